@@ -1,0 +1,49 @@
+# One entry point for a newcomer: `make run` and `make test` install what they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+APT_PACKAGES := gcc-mipsel-linux-gnu qemu-user
+# Numba caches compiled kernels next to the sources; keep them out of the tree.
+export NUMBA_CACHE_DIR ?= $(CURDIR)/.venv/numba-cache
+PYTEST_WORKERS ?= 2
+
+.PHONY: setup apt venv guests test test-all run bench clean
+
+setup: apt venv
+
+# Debian's MIPS cross compiler and qemu-user (the reference VM), installed only when missing.
+apt:
+	@if ! command -v mipsel-linux-gnu-gcc >/dev/null || ! command -v qemu-mipsel >/dev/null; then \
+		echo "installing $(APT_PACKAGES)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES); \
+	fi
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+guests: apt
+	$(MAKE) -s -C guests
+
+test: setup guests
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) -m "not slow"
+
+test-all: setup guests
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS)
+
+run: setup guests
+	$(VENV)/bin/zkmips execute guests/build/hello-O2.elf --input guests/hello/input.txt
+
+bench: setup guests
+	$(PY) bench/vm.py
+
+clean:
+	$(MAKE) -s -C guests clean
+	rm -rf $(VENV) .pytest_cache
