@@ -1,1 +1,1 @@
-"""zkmips package."""
+"""The `zkmips` command line: a thin layer over vm, prover and settlement."""
