@@ -173,7 +173,7 @@ class Executor:
         if kind == ERR_BREAK:
             code = int(meta[META_BREAK_CODE])
             why = {7: ": integer division by zero", 6: ": integer overflow"}.get(code >> 10, "")
-            return InstructionError(f"break {code >> 10} {where}{why}")
+            return InstructionError(f"break {code >> 10}: {insn} {where}{why}")
         if kind == ERR_OVERFLOW:
             return InstructionError(f"integer overflow trap: {insn} {where}")
         if kind == ERR_RDHWR:

@@ -125,20 +125,39 @@ for _f, _m in {0: "mfc1", 2: "cfc1", 3: "mfhc1", 4: "mtc1", 6: "ctc1", 7: "mthc1
     _COP1_MOVE[_f] = OP[_m]
 
 
+# Fields that must be zero in each operation's encoding. Hardware (and qemu) raise a
+# reserved-instruction exception otherwise; so do we, which keeps encodings canonical.
+_RS, _RT, _RD, _SA = 0x03E00000, 0x001F0000, 0x0000F800, 0x000007C0
+MUST_BE_ZERO = np.zeros(len(MNEMONICS), dtype=np.int64)
+for _m, _mask in {
+    "sll": _RS, "srl": _RS, "sra": _RS, "rotr": 0,
+    "sllv": _SA, "srlv": _SA, "srav": _SA, "rotrv": 0, "jr": _RT | _RD, "jalr": _RT,
+    "movz": _SA, "movn": _SA, "add": _SA, "addu": _SA, "sub": _SA, "subu": _SA,
+    "and": _SA, "or": _SA, "xor": _SA, "nor": _SA, "slt": _SA, "sltu": _SA,
+    "mfhi": _RS | _RT | _SA, "mflo": _RS | _RT | _SA, "mthi": _RT | _RD | _SA,
+    "mtlo": _RT | _RD | _SA, "mult": _RD | _SA, "multu": _RD | _SA, "div": _RD | _SA,
+    "divu": _RD | _SA, "sync": _RS | _RT | _RD,
+    "madd": _RD | _SA, "maddu": _RD | _SA, "msub": _RD | _SA, "msubu": _RD | _SA,
+    "mul": _SA, "clz": _SA, "clo": _SA, "wsbh": _RS, "seb": _RS, "seh": _RS,
+    "lui": _RS, "rdhwr": _RS | _SA,
+    "mfc1": 0x7FF, "mtc1": 0x7FF, "mfhc1": 0x7FF, "mthc1": 0x7FF,
+    "cfc1": 0x7FF, "ctc1": 0x7FF,
+}.items():
+    MUST_BE_ZERO[OP[_m]] = _mask
+
+
 @njit(cache=True)
-def decode(w: int) -> int:
-    """Operation id of instruction word ``w`` (OP_INVALID or OP_FPU when unsupported)."""
+def _decode_raw(w: int) -> int:
     opcode = (w >> 26) & 63
     if opcode == 0:
         funct = w & 63
-        op = _SPECIAL[funct]
-        if funct == 0 and w == 0:
+        if w == 0:
             return OP_NOP
         if funct == 2 and ((w >> 21) & 31) == 1:
             return OP_ROTR
         if funct == 6 and ((w >> 6) & 31) == 1:
             return OP_ROTRV
-        return op
+        return _SPECIAL[funct]
     if opcode == 1:
         return _REGIMM[(w >> 16) & 31]
     if opcode == 17:
@@ -163,9 +182,11 @@ def decode(w: int) -> int:
     if opcode == 31:  # SPECIAL3
         funct = w & 63
         if funct == 0:
-            return OP_EXT
+            # ext: pos + size must not pass bit 31
+            return OP_EXT if ((w >> 6) & 31) + ((w >> 11) & 31) + 1 <= 32 else OP_INVALID
         if funct == 4:
-            return OP_INS
+            # ins: msb >= lsb
+            return OP_INS if ((w >> 11) & 31) >= ((w >> 6) & 31) else OP_INVALID
         if funct == 59:
             return OP_RDHWR
         if funct == 32:
@@ -178,6 +199,15 @@ def decode(w: int) -> int:
                 return OP_SEH
         return OP_INVALID
     return _PRIMARY[opcode]
+
+
+@njit(cache=True)
+def decode(w: int) -> int:
+    """Operation id of instruction word ``w`` (OP_INVALID or OP_FPU when unsupported)."""
+    op = _decode_raw(w)
+    if w & MUST_BE_ZERO[op]:
+        return OP_INVALID
+    return op
 
 
 @njit(cache=True)
