@@ -16,9 +16,13 @@ from vm.elf import Program
 from vm.layout import NPC, NUM_REGS, PAGE_SIZE, PC
 from vm.memory import Memory
 
-STACK_TOP = 0x7FFF0000
+# Where qemu-mipsel (our reference) puts them for a 32-bit guest, so that programs which
+# print heap or mmap addresses print the same ones: an 8 MiB stack ending at 0x40801000,
+# anonymous mmaps top-down from 0x3ffff000 (never reusing freed holes, like qemu), and
+# the brk heap right after the program.
+STACK_TOP = 0x40801000
 STACK_SIZE = 8 << 20
-MMAP_TOP = 0x77000000          # anonymous mmaps are placed top-down from here
+MMAP_TOP = 0x3FFFF000
 ARGV0 = b"guest"
 EXECFN = b"/guest"
 # AT_RANDOM must point at 16 bytes glibc uses for stack/pointer guards; ours are fixed.
