@@ -43,6 +43,7 @@ run: setup guests
 
 bench: setup guests
 	$(PY) bench/vm.py
+	$(PY) bench/stark.py
 
 clean:
 	$(MAKE) -s -C guests clean
