@@ -1,0 +1,258 @@
+"""LogUp: buses between tables, checked with one running sum per (table, bus).
+
+After every main trace is committed the verifier draws two extension challenges
+``z`` and ``beta``.  A tuple ``v`` on bus ``b`` is fingerprinted as
+``fp(v) = b_id + sum_j beta^(j+1) * v_j`` and contributes ``m / (z - fp(v))`` (sends
+count ``+m``, receives ``-m``).  If every bus is balanced as a multiset, the sum of all
+contributions over all tables is zero; if not, it is a non-zero rational function of
+``z`` and the sum vanishes only with probability about ``(total rows) / |F^4|``.
+
+Layout of a table's permutation trace (extension columns, 4 base columns each):
+
+* helper columns ``h_k``, one per *batch* of interactions on the same bus, with
+  ``h_k = sum_{i in batch} m_i / d_i`` enforced as
+  ``h_k * prod d_i - sum_i m_i * prod_{j != i} d_j = 0`` on every row; interactions
+  are batched greedily while that constraint's degree stays within the table's
+  budget (``max(main degree, 2)``), so LogUp never raises the quotient's size alone;
+* one running-sum column ``S_b`` per bus: ``S_b[0] = sum h_k[0]``,
+  ``S_b[i+1] = S_b[i] + sum h_k[i+1]`` and ``S_b[last] = sum_b``, the table's final
+  sum for that bus, which the proof exposes.
+
+The verifier adds the exposed sums per bus over all tables and rejects a closed bus
+whose total is not zero (open buses' totals are returned, for cross-proof checks).
+
+Hiding mode: a table's exposed sum is a function of its private multiset (one can test a
+guess of it), so each ``S_b`` starts at a blinding value ``rho`` instead of zero:
+``S_b[0] = sum h_k[0] + rho``.  ``rho`` lives in four extra main columns (constant over
+the rows), so it is committed before ``z`` and ``beta`` are drawn; the honest prover
+picks the ``rho`` of one bus uniformly at random subject to summing to zero over the
+tables on that bus.  The exposed sums are then uniform subject to their total, and
+soundness is unchanged: ``sum_t rho_t`` is a constant fixed before ``z``, while an
+unbalanced bus makes the total a non-constant rational function of ``z``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from prover import expr as E
+from prover import field
+from prover.air import Interaction, System, Table, trace_env
+from prover.errors import VerificationError
+from prover.expr import Expr
+
+#: Challenge indices (in the order the transcript samples them).
+Z_CHALLENGE, BETA_CHALLENGE = 0, 1
+NUM_CHALLENGES = 2
+
+
+@dataclass(frozen=True)
+class Batch:
+    bus: str
+    interactions: tuple[Interaction, ...]
+
+
+@dataclass(frozen=True)
+class LogupLayout:
+    """How one table's interactions map to permutation columns and constraints."""
+
+    batches: tuple[Batch, ...]
+    buses: tuple[str, ...]  # bus of each running-sum column, in order
+    constraints: tuple[Expr, ...]
+    blind_offset: int  # first main column of the blinding values (hiding mode)
+    hiding: bool
+
+    @property
+    def blind_width(self) -> int:
+        """Extra main columns the prover appends: 4 per bus in hiding mode."""
+        return 4 * len(self.buses) if self.hiding else 0
+
+    @property
+    def num_ext_columns(self) -> int:
+        return len(self.batches) + len(self.buses)
+
+    @property
+    def width(self) -> int:
+        """Width in base columns (4 per extension column)."""
+        return 4 * self.num_ext_columns
+
+
+def _batch_degree(inters: list[Interaction]) -> int:
+    dens = [i.value_degree for i in inters]
+    total = sum(dens)
+    return max([1 + total] + [i.multiplicity.degree + total - d for i, d in zip(inters, dens)])
+
+
+def _batches(table: Table, budget: int) -> list[Batch]:
+    out: list[Batch] = []
+    for bus in table.buses:
+        current: list[Interaction] = []
+        for inter in (i for i in table.interactions if i.bus == bus):
+            if current and _batch_degree(current + [inter]) > budget:
+                out.append(Batch(bus, tuple(current)))
+                current = []
+            current.append(inter)
+        if current:
+            out.append(Batch(bus, tuple(current)))
+    return out
+
+
+def fingerprint(values: tuple[Expr, ...], bus_id: int) -> Expr:
+    """``z - (bus_id + sum_j beta^(j+1) v_j)`` as an expression (beta powers are hoisted
+    constants in the compiled program)."""
+    beta = E.challenge(BETA_CHALLENGE)
+    acc: Expr = E.const(bus_id)
+    power: Expr = beta
+    for v in values:
+        acc = acc + power * v
+        power = power * beta
+    return E.challenge(Z_CHALLENGE) - acc
+
+
+def _signed(inter: Interaction) -> Expr:
+    return inter.multiplicity if inter.is_send else -inter.multiplicity
+
+
+def _ext_from_main(first: int) -> Expr:
+    """The extension value held coefficient-wise in main columns first..first+3."""
+    acc: Expr = E.const(0)
+    for t in range(4):
+        basis = [0, 0, 0, 0]
+        basis[t] = 1
+        acc = acc + E.ext_const(basis) * E.main_col(first + t)
+    return acc
+
+
+def layout(system: System, table: Table, hiding: bool = False) -> LogupLayout:
+    """Batches, running sums and the permutation constraints of ``table``.
+
+    Permutation column ``k < len(batches)`` is helper ``h_k``; the next ones are the
+    running sums; extension public ``j`` is the final sum of running-sum column ``j``.
+    With ``hiding``, main columns ``table.width + 4j ..`` hold bus j's blinding value.
+    """
+    budget = max(table.degree, 2)
+    batches = _batches(table, budget)
+    buses = tuple(table.buses)
+    cons: list[Expr] = []
+    for k, batch in enumerate(batches):
+        dens = [fingerprint(i.values, system.bus_id(batch.bus)) for i in batch.interactions]
+        h = E.perm_col(k)
+        prod: Expr = E.const(1)
+        for d in dens:
+            prod = prod * d
+        rhs: Expr = E.const(0)
+        for i, inter in enumerate(batch.interactions):
+            term = _signed(inter)
+            for j, d in enumerate(dens):
+                if j != i:
+                    term = term * d
+            rhs = rhs + term
+        cons.append(h * prod - rhs)
+    for j, bus in enumerate(buses):
+        s = E.perm_col(len(batches) + j)
+        hs = [E.perm_col(k) for k, b in enumerate(batches) if b.bus == bus]
+        row_sum: Expr = E.const(0)
+        next_sum: Expr = E.const(0)
+        for h in hs:
+            row_sum = row_sum + h
+            next_sum = next_sum + h.next
+        if hiding:
+            first = table.width + 4 * j
+            row_sum = row_sum + _ext_from_main(first)
+            for t in range(4):
+                cons.append(E.is_transition() * (E.main_col(first + t).next - E.main_col(first + t)))
+        cons.append(E.is_first_row() * (s - row_sum))
+        cons.append(E.is_transition() * (s.next - s - next_sum))
+        cons.append(E.is_last_row() * (s - E.ext_public(j)))
+    return LogupLayout(tuple(batches), buses, tuple(cons), table.width, hiding)
+
+
+def _ext_cumsum(x: np.ndarray) -> np.ndarray:
+    """Prefix sums of extension elements ``[n, 4]`` (exact in uint64 for n < 2^33)."""
+    return (np.cumsum(x.astype(np.uint64), axis=0) % np.uint64(field.P)).astype(np.uint32)
+
+
+def blinding_values(system: System, layouts: dict[str, LogupLayout],
+                    random: Callable[[tuple[int, ...]], np.ndarray]) -> dict[str, np.ndarray]:
+    """Per table, ``uint32[len(buses), 4]`` blinding values summing to zero per bus over
+    the tables (zero outside hiding mode); ``random(shape)`` gives uniform field elements."""
+    out = {name: np.zeros((len(lay.buses), 4), dtype=np.uint32) for name, lay in layouts.items()}
+    for bus in system.bus_names:
+        users = [(name, lay.buses.index(bus)) for name, lay in layouts.items() if lay.hiding and bus in lay.buses]
+        total = np.zeros(4, dtype=np.uint32)
+        for name, j in users[:-1]:
+            out[name][j] = random((4,))
+            total = field.ext_add(total, out[name][j])
+        if users:
+            name, j = users[-1]
+            out[name][j] = field.ext_neg(total)
+    return out
+
+
+def blind_columns(blinds: np.ndarray, n: int) -> np.ndarray:
+    """The blinding main columns: each bus's value repeated on every row, ``uint32[n, 4*buses]``."""
+    return np.broadcast_to(np.asarray(blinds, dtype=np.uint32).reshape(1, -1), (n, blinds.size)).copy()
+
+
+def permutation_trace(system: System, table: Table, lay: LogupLayout, main: np.ndarray,
+                      publics: list[int], challenges: list[np.ndarray],
+                      blinds: np.ndarray | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The permutation trace ``uint32[n, lay.width]`` and the final sum of each bus column
+    (``blinds[j]``, if given, is where bus j's running sum starts).
+
+    Raises ValueError if a denominator vanishes (a tuple's fingerprint equals ``z``:
+    probability about ``n / |F^4|``; the caller may retry with a fresh transcript).
+    """
+    n = main.shape[0]
+    env = trace_env(main, table.preprocessed, publics)
+    env.challenges = challenges
+    out = np.zeros((n, lay.width), dtype=np.uint32)
+    for k, batch in enumerate(lay.batches):
+        exprs = [fingerprint(i.values, system.bus_id(batch.bus)) for i in batch.interactions]
+        mults = [_signed(i) for i in batch.interactions]
+        evaluated = E.evaluate(exprs + mults, env)
+        dens = [np.broadcast_to(v, (n, 4)) for v, _ in evaluated[: len(exprs)]]
+        h = np.zeros((n, 4), dtype=np.uint32)
+        for d, (m, _) in zip(dens, evaluated[len(exprs):]):
+            try:
+                inv = field.ext_batch_inv(d)
+            except ValueError:
+                raise ValueError(f"table {table.name}: LogUp denominator vanished; resample challenges") from None
+            h = field.ext_add(h, field.ext_mul_base(inv, np.broadcast_to(m, (n,))))
+        out[:, 4 * k: 4 * k + 4] = h
+    finals: list[np.ndarray] = []
+    for j, bus in enumerate(lay.buses):
+        col = len(lay.batches) + j
+        total = np.zeros((n, 4), dtype=np.uint64)
+        for k, b in enumerate(lay.batches):
+            if b.bus == bus:
+                total += out[:, 4 * k: 4 * k + 4]
+        if blinds is not None:
+            total[0] += np.asarray(blinds[j], dtype=np.uint64)
+        running = _ext_cumsum(total)
+        out[:, 4 * col: 4 * col + 4] = running
+        finals.append(running[-1].copy())
+    return out, finals
+
+
+def check_bus_sums(system: System, sums: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Add the exposed final sums per bus over all tables (``sums[table][bus]``).
+
+    Raises VerificationError if a closed bus's total is not zero; returns the totals of
+    the open buses (for a caller that balances them across proofs).
+    """
+    totals: dict[str, np.ndarray] = {}
+    for t in system.tables:
+        for bus in t.buses:
+            try:
+                v = sums[t.name][bus]
+            except KeyError:
+                raise VerificationError(f"missing LogUp sum of table {t.name} on bus {bus}") from None
+            totals[bus] = field.ext_add(totals.get(bus, np.zeros(4, np.uint32)), v)
+    for bus, total in totals.items():
+        if bus not in system.open_buses and np.any(total):
+            raise VerificationError(f"LogUp bus {bus!r} does not balance")
+    return {b: v for b, v in totals.items() if b in system.open_buses}

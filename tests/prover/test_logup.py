@@ -1,0 +1,89 @@
+"""LogUp: batching within the degree budget, the permutation trace satisfying its own
+constraints, and the per-bus sums that must close."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from prover import expr as E
+from prover import field, logup
+from prover.air import System, Table, trace_env
+from prover.errors import VerificationError
+from tests.prover.stark_examples import exchange_system, exchange_traces, range_check_system, range_check_traces
+
+RNG = np.random.default_rng(11)
+
+
+def challenges() -> list[np.ndarray]:
+    return [RNG.integers(0, field.P, 4, dtype=np.uint32) for _ in range(logup.NUM_CHALLENGES)]
+
+
+def _sums(system: System, traces: dict[str, np.ndarray], ch) -> dict[str, dict[str, np.ndarray]]:
+    out = {}
+    for t in system.tables:
+        lay = logup.layout(system, t)
+        perm, finals = logup.permutation_trace(system, t, lay, traces[t.name], [], ch)
+        env = trace_env(traces[t.name], t.preprocessed, [], perm, ch, finals)
+        for i, (values, _) in enumerate(E.evaluate(lay.constraints, env)):
+            assert not np.any(values), f"{t.name}: LogUp constraint {i} fails"
+        out[t.name] = dict(zip(lay.buses, finals))
+    return out
+
+
+@pytest.mark.parametrize("make", [lambda: (range_check_system(), range_check_traces()),
+                                  lambda: (exchange_system(), exchange_traces())])
+def test_permutation_trace_satisfies_constraints_and_buses_close(make):
+    system, traces = make()
+    sums = _sums(system, traces, challenges())
+    assert logup.check_bus_sums(system, sums) == {}
+
+
+def test_wrong_multiplicity_leaves_bus_open():
+    system, traces = range_check_system(), range_check_traces()
+    traces["bytes"][7, 0] += 1
+    sums = _sums(system, traces, challenges())
+    with pytest.raises(VerificationError, match="byte"):
+        logup.check_bus_sums(system, sums)
+
+
+def test_open_bus_sums_are_returned_not_rejected():
+    t = Table("half")
+    a = t.main("a")
+    t.send("out", [a])
+    system = System([t], open_buses=frozenset({"out"}))
+    sums = _sums(system, {"half": np.arange(8, dtype=np.uint32)[:, None]}, challenges())
+    opened = logup.check_bus_sums(system, sums)
+    assert set(opened) == {"out"} and np.any(opened["out"])
+
+
+def test_batches_respect_the_degree_budget():
+    t = Table("many")
+    cols = t.mains(*"abcdef")
+    t.assert_zero(cols[0] * cols[1] * cols[2] - cols[3])  # degree 3 -> budget 3
+    for c in cols:
+        t.send("bus", [c])
+    lay = logup.layout(System([t]), t)
+    assert len(lay.batches) == 3  # two interactions per helper column
+    assert max(c.degree for c in lay.constraints) <= 3
+    t2 = Table("few")
+    x, y = t2.mains("x", "y")
+    t2.send("bus", [x])
+    t2.send("bus", [y])
+    assert len(logup.layout(System([t2]), t2).batches) == 2  # budget 2: one per column
+
+
+def test_blinding_values_cancel_per_bus():
+    system = System(range_check_system().tables + exchange_system().tables)
+    layouts = {t.name: logup.layout(system, t, hiding=True) for t in system.tables}
+    rng = np.random.default_rng(5)
+    blinds = logup.blinding_values(system, layouts, lambda shape: rng.integers(0, field.P, shape, dtype=np.uint32))
+    for bus in system.bus_names:
+        total = np.zeros(4, dtype=np.uint32)
+        for name, lay in layouts.items():
+            if bus in lay.buses:
+                v = blinds[name][lay.buses.index(bus)]
+                assert np.any(v)
+                total = field.ext_add(total, v)
+        assert not np.any(total)
+    assert layouts["mul"].blind_width == 4 and logup.layout(system, system.tables[1]).blind_width == 0
