@@ -211,6 +211,7 @@ def _copy_kernel(k: Kernel) -> Kernel:
     clone = copy.copy(k)
     clone.journal = bytearray(k.journal)
     clone.log = bytearray(k.log)
+    clone.fds = dict(k.fds)
     return clone
 
 

@@ -19,7 +19,7 @@ from vm.errors import SyscallError
 from vm.memory import Memory
 
 FD_PUBLIN, FD_JOURNAL, FD_LOG, FD_PRIVIN = 0, 1, 2, 3
-EPERM, ENOENT, EBADF, ENOMEM, EFAULT, EINVAL, ENOTTY, ESPIPE, ENOSYS = 1, 2, 9, 12, 14, 22, 25, 29, 89
+EPERM, ENOENT, EBADF, ENOMEM, EFAULT, EINVAL, EMFILE, ENOTTY, ESPIPE, ENOSYS = 1, 2, 9, 12, 14, 22, 24, 25, 29, 89
 MAP_FIXED, MAP_ANONYMOUS = 0x10, 0x800     # MIPS values
 RLIM_INFINITY = 0xFFFFFFFFFFFFFFFF
 RLIMIT_STACK = 3
@@ -40,11 +40,22 @@ SYSCALL_NAMES = {
     4293: "fstatat64", 4300: "faccessat", 4309: "set_robust_list", 4338: "prlimit64",
     4353: "getrandom", 4366: "statx", 4367: "rseq", 4403: "clock_gettime64",
     4406: "clock_getres_time64", 4422: "futex_time64",
+    4041: "dup", 4043: "times", 4060: "umask", 4063: "dup2", 4064: "getppid", 4065: "getpgrp",
+    4077: "getrusage", 4162: "sched_yield", 4166: "nanosleep", 4265: "clock_nanosleep",
+    4327: "dup3", 4407: "clock_nanosleep_time64",
 }
 # Calls answered with ENOSYS, as an older kernel would: glibc falls back or copes.
 _ENOSYS = {"rseq", "mremap", "futex", "futex_time64", "sched_getaffinity", "sigaltstack"}
 # Calls with no effect in a single-threaded, signal-free, file-less process.
-_ZERO = {"mprotect", "madvise", "rt_sigaction", "rt_sigprocmask", "set_robust_list", "close"}
+_ZERO = {"mprotect", "madvise", "rt_sigaction", "rt_sigprocmask", "set_robust_list",
+         "sched_yield", "umask", "getppid", "getpgrp",
+         # sleeping returns at once: guest time is cycles, and nothing else runs
+         "nanosleep", "clock_nanosleep", "clock_nanosleep_time64"}
+# What each file descriptor is connected to. A process starts with these four; dup/dup2/
+# dup3/close edit the table (so `dup2(1, 2)` sends the log to the journal, as on Linux).
+PUBLIC_IN, JOURNAL, LOG, PRIVATE_IN = "public input", "journal", "log", "private input"
+INITIAL_FDS = {FD_PUBLIN: PUBLIC_IN, FD_JOURNAL: JOURNAL, FD_LOG: LOG, FD_PRIVIN: PRIVATE_IN}
+MAX_FDS = 1024
 
 
 class Halt(Exception):
@@ -68,6 +79,7 @@ class Kernel:
     brk: int = 0
     mmap_next: int = MMAP_TOP
     random_counter: int = 0
+    fds: dict[int, str] = field(default_factory=lambda: dict(INITIAL_FDS))
 
     def __post_init__(self) -> None:
         self.brk_start = page_align_up(self.brk_start)
@@ -158,10 +170,11 @@ class Kernel:
 
     # --- I/O ---------------------------------------------------------------------------------
     def sys_read(self, mem, cycles, fd, buf, count, *_):
-        if fd == FD_PUBLIN:
+        channel = self.fds.get(fd)
+        if channel == PUBLIC_IN:
             data = self.public_input[self.public_pos: self.public_pos + count]
             self.public_pos += len(data)
-        elif fd == FD_PRIVIN:
+        elif channel == PRIVATE_IN:
             data = self.private_input[self.private_pos: self.private_pos + count]
             self.private_pos += len(data)
         else:
@@ -170,13 +183,46 @@ class Kernel:
         return len(data)
 
     def sys_write(self, mem, cycles, fd, buf, count, *_):
-        if fd == FD_JOURNAL:
+        channel = self.fds.get(fd)
+        if channel == JOURNAL:
             self.journal += mem.read(buf, count)
-        elif fd == FD_LOG:
+        elif channel == LOG:
             self.log += mem.read(buf, count)
         else:
             return -EBADF
         return count
+
+    def sys_close(self, mem, cycles, fd, *_):
+        return 0 if self.fds.pop(fd, None) is not None else -EBADF
+
+    def _dup_to(self, old: int, new: int) -> int:
+        if old not in self.fds or not 0 <= new < MAX_FDS:
+            return -EBADF
+        self.fds[new] = self.fds[old]
+        return new
+
+    def sys_dup(self, mem, cycles, old, *_):
+        free = next((fd for fd in range(MAX_FDS) if fd not in self.fds), None)
+        return -EMFILE if free is None else self._dup_to(old, free)
+
+    def sys_dup2(self, mem, cycles, old, new, *_):
+        return new if old == new and old in self.fds else self._dup_to(old, new)
+
+    def sys_dup3(self, mem, cycles, old, new, flags, *_):
+        return -EINVAL if old == new else self._dup_to(old, new)
+
+    def sys_times(self, mem, cycles, buf, *_):
+        ticks = self._now_ns(cycles) // 10**7            # clock ticks of 10 ms (AT_CLKTCK 100)
+        if buf:
+            mem.write(buf, struct.pack("<IIII", ticks, 0, 0, 0))
+        return ticks
+
+    def sys_getrusage(self, mem, cycles, who, buf, *_):
+        us = self._now_ns(cycles) // 1000
+        usage = bytearray(72)                              # struct rusage, o32: 18 longs
+        struct.pack_into("<II", usage, 0, us // 10**6, us % 10**6)   # ru_utime
+        mem.write(buf, bytes(usage))
+        return 0
 
     def sys_writev(self, mem, cycles, fd, iov, iovcnt, *_):
         total = 0
@@ -189,15 +235,20 @@ class Kernel:
         return total
 
     def sys_ioctl(self, mem, cycles, fd, request, *_):
-        return -ENOTTY if fd in (0, 1, 2, 3) else -EBADF
+        return -ENOTTY if fd in self.fds else -EBADF
 
     def sys_lseek(self, *_):
         return -ESPIPE
 
     sys__llseek = sys_lseek
 
-    def sys_fcntl64(self, mem, cycles, fd, cmd, *_):
-        return 2 if fd in (0, 1, 2, 3) and cmd == 3 else 0   # F_GETFL: O_RDWR
+    def sys_fcntl64(self, mem, cycles, fd, cmd, arg=0, *_):
+        if fd not in self.fds:
+            return -EBADF
+        if cmd in (0, 1030):                              # F_DUPFD, F_DUPFD_CLOEXEC
+            free = next((n for n in range(arg, MAX_FDS) if n not in self.fds), None)
+            return -EMFILE if free is None else self._dup_to(fd, free)
+        return 2 if cmd == 3 else 0                       # F_GETFL: O_RDWR
 
     def sys_open(self, *_):
         return -ENOENT
@@ -220,7 +271,7 @@ class Kernel:
 
     def sys_fstat64(self, mem, cycles, fd, buf, *_):
         """struct stat64 of the MIPS o32 ABI (104 bytes): every fd is a pipe."""
-        if fd not in (0, 1, 2, 3):
+        if fd not in self.fds:
             return -EBADF
         st = bytearray(104)
         struct.pack_into("<I", st, 16, 1 << 16 | fd)      # st_ino (low word)
@@ -238,7 +289,7 @@ class Kernel:
         """struct statx (256 bytes, the same on every ABI) for fds given with AT_EMPTY_PATH."""
         if mem.read_cstring(path) != b"":
             return -ENOENT
-        if dirfd not in (0, 1, 2, 3):
+        if dirfd not in self.fds:
             return -EBADF
         st = bytearray(256)
         struct.pack_into("<II", st, 0, 0x7FF, 4096)            # stx_mask (basic stats), stx_blksize

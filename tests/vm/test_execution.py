@@ -33,6 +33,30 @@ def test_channels(echo_both):
     assert result.cycles > 0
 
 
+FD_GAMES = r"""
+#include <stdio.h>
+#include <unistd.h>
+#include <time.h>
+int main(void) {
+    sleep(2);                                   /* returns at once: no host time */
+    int saved = dup(2);
+    dup2(1, 2);                                 /* the log now goes to the journal */
+    fprintf(stderr, "to journal\n");
+    dup2(saved, 2);
+    fprintf(stderr, "to log\n");
+    close(1);
+    return write(1, "x", 1) == -1 ? 9 : 1;      /* EBADF after close */
+}
+"""
+
+
+def test_file_descriptor_table(compile_c):
+    result = vm.execute(vm.load_elf(compile_c(FD_GAMES).read_bytes()))
+    assert result.journal == b"to journal\n"
+    assert result.log == b"to log\n"
+    assert result.exit_code == 9
+
+
 def test_cycle_limit(compile_c):
     program = vm.load_elf(compile_c("int main(void){ volatile int x = 0; for(;;) x++; }").read_bytes())
     with pytest.raises(vm.CycleLimitExceeded) as info:
