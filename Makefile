@@ -5,8 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 APT_PACKAGES := gcc-mipsel-linux-gnu qemu-user
-# Numba caches compiled kernels next to the sources; keep them out of the tree.
-export NUMBA_CACHE_DIR ?= $(CURDIR)/.venv/numba-cache
+# Numba caches compiled kernels in __pycache__ next to the sources (git-ignored), so the
+# first `make test` or `make run` warms the cache that later `zkmips` commands use.
 PYTEST_WORKERS ?= 2
 
 .PHONY: setup apt venv guests test test-all run bench clean

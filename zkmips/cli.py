@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from typing import Callable, Sequence
 
 ERROR_EXIT = 125
@@ -43,16 +42,14 @@ def cmd_execute(args: argparse.Namespace) -> int:
     if public is None:
         public = sys.stdin.buffer.read() if sys.stdin is not None else b""
     private = _read_file(args.private_input, "private input") or b""
-    start = time.perf_counter()
     result = vm.execute(program, public, private, max_cycles=args.max_cycles)
-    seconds = time.perf_counter() - start
     if args.json:
         print(json.dumps({
             "exit_code": result.exit_code,
             "cycles": result.cycles,
             "journal": result.journal.hex(),
             "image_id": vm.image_id(program).hex(),
-            "seconds": round(seconds, 6),
+            "seconds": round(result.seconds, 6),
         }))
         return 0
     sys.stdout.buffer.write(result.journal)
