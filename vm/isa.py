@@ -92,6 +92,56 @@ for _m, _mask in {"lh": 1, "lhu": 1, "lw": 3, "ll": 3, "lwc1": 3, "ldc1": 7, "sh
                   "sw": 3, "sc": 3, "swc1": 3, "sdc1": 7}.items():
     ALIGN_MASK[OP[_m]] = _mask
 
+# Which state each operation reads and writes: what the prover's memory argument must
+# account for (registers are memory cells). Checked against the interpreter by
+# tests/vm/test_operand_usage.py: an operation changes nothing it does not declare, and its
+# results do not depend on registers it does not declare reading.
+READS_RS, READS_RT, READS_RD = 1, 2, 4
+WRITES_RD, WRITES_RT, WRITES_RA = 8, 16, 32      # WRITES_RA: the link register $31
+READS_HI, READS_LO, WRITES_HI, WRITES_LO = 64, 128, 256, 512
+LOADS, STORES = 1024, 2048                       # one aligned memory word (ldc1/sdc1: two)
+READS_FPR, WRITES_FPR, SYSTEM = 4096, 8192, 16384
+_RR_RD = READS_RS | READS_RT | WRITES_RD
+_HILO = READS_HI | READS_LO | WRITES_HI | WRITES_LO
+OPERANDS = np.zeros(len(MNEMONICS), dtype=np.int64)
+for _names, _flags in (
+    (("sll", "srl", "sra", "rotr", "seb", "seh", "wsbh"), READS_RT | WRITES_RD),
+    (("sllv", "srlv", "srav", "rotrv", "add", "addu", "sub", "subu", "and", "or", "xor",
+      "nor", "slt", "sltu", "mul"), _RR_RD),
+    (("movz", "movn"), _RR_RD | READS_RD),           # rd keeps its value when not moved
+    (("clz", "clo"), READS_RS | WRITES_RD),
+    (("ext", "addi", "addiu", "slti", "sltiu", "andi", "ori", "xori"), READS_RS | WRITES_RT),
+    (("ins",), READS_RS | READS_RT | WRITES_RT),
+    (("lui",), WRITES_RT),
+    (("mfhi",), READS_HI | WRITES_RD),
+    (("mflo",), READS_LO | WRITES_RD),
+    (("mthi",), READS_RS | WRITES_HI),
+    (("mtlo",), READS_RS | WRITES_LO),
+    (("mult", "multu", "div", "divu"), READS_RS | READS_RT | WRITES_HI | WRITES_LO),
+    (("madd", "maddu", "msub", "msubu"), READS_RS | READS_RT | _HILO),
+    (("jal",), WRITES_RA),
+    (("jr",), READS_RS),
+    (("jalr",), READS_RS | WRITES_RD),
+    (("beq", "bne", "beql", "bnel", "teq", "tne", "tge", "tgeu", "tlt", "tltu"), READS_RS | READS_RT),
+    (("blez", "bgtz", "bltz", "bgez", "blezl", "bgtzl", "bltzl", "bgezl",
+      "teqi", "tnei", "tgei", "tgeiu", "tlti", "tltiu"), READS_RS),
+    (("bltzal", "bgezal", "bltzall", "bgezall"), READS_RS | WRITES_RA),
+    (("syscall",), SYSTEM),
+    (("rdhwr", "cfc1"), WRITES_RT | SYSTEM),
+    (("ctc1",), READS_RT | SYSTEM),
+    (("mfc1", "mfhc1"), READS_FPR | WRITES_RT),
+    (("mtc1", "mthc1"), READS_RT | WRITES_FPR),
+    (("lb", "lbu", "lh", "lhu", "lw"), READS_RS | WRITES_RT | LOADS),
+    (("ll",), READS_RS | WRITES_RT | LOADS | SYSTEM),     # sets the LL bit
+    (("lwl", "lwr"), READS_RS | READS_RT | WRITES_RT | LOADS),
+    (("lwc1", "ldc1"), READS_RS | WRITES_FPR | LOADS),
+    (("sb", "sh", "sw", "swl", "swr"), READS_RS | READS_RT | STORES),
+    (("sc",), READS_RS | READS_RT | WRITES_RT | STORES | SYSTEM),
+    (("swc1", "sdc1"), READS_RS | READS_FPR | STORES),
+):
+    for _m in _names:
+        OPERANDS[OP[_m]] = _flags
+
 # Value cfc1 returns for the FPU implementation register (FIR); the same as qemu's 24Kf.
 FIR_VALUE = 0x00739300
 MASK32 = 0xFFFFFFFF
