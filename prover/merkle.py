@@ -147,6 +147,9 @@ def verify_opening(root: bytes, dims: Sequence[tuple[int, int]], index: int,
     VerificationError with a reason on any mismatch or malformed input; returns None otherwise.
     """
     try:
+        if not isinstance(root, bytes) or len(root) != DIGEST_BYTES:
+            # checked first: bytes(n) of an integer "root" would allocate n bytes
+            raise VerificationError("merkle: root must be a 32-byte digest")
         dims = [(int(h), int(w)) for h, w in dims]
         heights = _distinct_heights([h for h, _ in dims])
         if not dims or any(h <= 0 or h & (h - 1) or w < 0 for h, w in dims):
@@ -183,7 +186,7 @@ def verify_opening(root: bytes, dims: Sequence[tuple[int, int]], index: int,
             inject_at[level] = True
         siblings = np.frombuffer(b"".join(proof.siblings), dtype=np.uint8).reshape(log_max, DIGEST_BYTES)
         leaf = np.frombuffer(digest_for(heights[0]), dtype=np.uint8)
-        if _climb(leaf, siblings, index, injections, inject_at).tobytes() != bytes(root):
+        if _climb(leaf, siblings, index, injections, inject_at).tobytes() != root:
             raise VerificationError("merkle: root mismatch")
     except VerificationError:
         raise

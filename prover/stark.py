@@ -44,12 +44,16 @@ from prover.fri import bit_reverse_indices
 from prover.keccak import keccak256
 from prover.ntt import coset_dft, coset_lde, idft
 from prover.pcs import CommittedData, Domain, FriPcs, OpenedValues, OpeningProof
-from prover.security import DEFAULT, FriParams
+from prover.security import DEFAULT, DEFAULT_SHAPE, FriParams
 from prover.transcript import Transcript
 
 TRANSCRIPT_LABEL = b"zkmips-stark-v1"
 VK_DOMAIN = b"zkmips-vk-v1"
-MAX_LOG_HEIGHT = 24  # the verifier refuses bigger claimed tables (bounds its work)
+# Committed columns may have degree up to 2^MAX_LOG_HEIGHT (a trace of that many rows, or
+# half as many in hiding mode, which doubles the committed degree). It is the instance size
+# the security parameters are rated for (security.DEFAULT_SHAPE), so the advertised bits
+# hold for every proof the verifier accepts; it also bounds the verifier's work.
+MAX_LOG_HEIGHT = DEFAULT_SHAPE.log_trace_len
 
 
 # ----------------------------------------------------------------------------- keys
@@ -423,8 +427,9 @@ def _validated_inputs(vk: VerifyingKey, traces: dict[str, np.ndarray], publics: 
         check_shapes(t, m, pv)
         if check:
             check_constraints(t, m, pv)
-        if m.shape[0] > 1 << MAX_LOG_HEIGHT:
-            raise ValueError(f"table {t.name}: at most 2^{MAX_LOG_HEIGHT} rows")
+        limit = MAX_LOG_HEIGHT - (1 if vk.hiding else 0)
+        if m.shape[0] > 1 << limit:
+            raise ValueError(f"table {t.name}: at most 2^{limit} rows (the size the parameters are rated for)")
         if vk.hiding and m.shape[0] < min_hiding_rows(vk.params):
             raise ValueError(f"table {t.name}: hiding needs at least {min_hiding_rows(vk.params)} rows "
                              f"(more than the points a proof reveals); pad the trace")
@@ -582,13 +587,18 @@ def _check_header(vk: VerifyingKey, proof: StarkProof, expected: dict[str, Seque
     _expect(len(proof.log_heights) == nt and len(proof.publics) == nt and len(proof.bus_sums) == nt,
             "proof does not cover every table")
     for t, lh, pv, pre_h in zip(tables, proof.log_heights, proof.publics, vk.pre_log_heights):
-        _expect(isinstance(lh, int) and 1 <= lh <= MAX_LOG_HEIGHT, f"table {t.name}: bad height")
+        _expect(isinstance(lh, int) and 1 <= lh <= MAX_LOG_HEIGHT - (1 if vk.hiding else 0),
+                f"table {t.name}: bad height")
         _expect(pre_h is None or pre_h == lh, f"table {t.name}: height differs from its preprocessed columns")
         _expect(len(pv) == len(t.public_names) and all(isinstance(x, int) and 0 <= x < P for x in pv),
                 f"table {t.name}: bad public values")
         if expected is not None:
-            want = [int(x) % P for x in expected.get(t.name, ())]
-            _expect(list(pv) == want, f"table {t.name}: public values differ from the statement")
+            # The caller's statement is taken as it is, never reduced mod p: reducing would
+            # let one proof verify distinct integer claims (out and out + p, or -1 and p - 1).
+            want = list(expected.get(t.name, ()))
+            _expect(all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) and 0 <= x < P for x in want),
+                    f"table {t.name}: expected public values must be integers in [0, p)")
+            _expect(list(pv) == [int(x) for x in want], f"table {t.name}: public values differ from the statement")
     for name, root in (("main", proof.main_root), ("quotient", proof.quotient_root)):
         _expect(isinstance(root, bytes) and len(root) == 32, f"bad {name} commitment")
 

@@ -208,3 +208,10 @@ def test_fuzzed_opening_only_raises_verification_error(opened, field_name, value
         args[field_name] = value
     with pytest.raises(VerificationError):
         merkle.verify_opening(**args)
+
+
+def test_integer_root_is_rejected_without_allocating(opened):
+    """bytes(2**40) would allocate a terabyte: the root's type is checked first."""
+    _, tree, rows, proof = opened
+    with pytest.raises(VerificationError):
+        merkle.verify_opening(2**40, tree.dims, 6, rows, proof, salt_bytes=16)
