@@ -28,8 +28,27 @@ Buses (tuple layouts; every tuple on a bus has the same length)
     ``hilo``   (op, a[4], b[4], hi_in[4], lo_in[4], hi_out[4], lo_out[4]) for mult, multu,
                madd, maddu, msub, msubu, div, divu (hi_in/lo_in matter for madd/msub only).
     ``mem``    (key, v[4], ts): offline memory checking (docs/zkmips.md "Memory checking").
-    ``program`` (pc, fields...): see :data:`PROGRAM_FIELDS`.
+    ``program`` (pc, fields...): see :mod:`prover.zkmips.program`.
+    ``memop``  (op, lo2, rt[4], mem_prev[4], mem_new[4], result[4], llbit): one load or
+               store, sent by the CPU after it has computed the address and accessed the
+               aligned word ``addr & ~3``. ``op`` is the canonical memory operation
+               (:data:`MEMOP_CANONICAL`: lwc1 travels as LW, swc1 as SW); ``lo2 = addr & 3``;
+               ``rt`` the register's value before the instruction (store source, lwl/lwr
+               merge base); ``mem_new = mem_prev`` for loads; ``result`` the register's new
+               value (loads, sc; 0 for the other stores); ``llbit`` the LL bit before an sc
+               (0 for the other operations). The MemInstr table proves the byte selection,
+               sign extension, merges and alignment.
+    ``syscall`` (ts,): the CPU sends one tuple per executed ``syscall`` with ``ts`` the
+               first timestamp of its cycle (:func:`timestamp` slot 0); the Syscall table
+               receives it and makes every access of that system call at timestamps
+               ``ts + slot`` (slots :data:`SLOT_*`).
     ``input``, ``journal`` (open buses): (position, byte).
+
+Timestamps
+    Cycle ``clk`` (1, 2, ... for the executed instructions) owns the timestamps
+    ``TS_PER_CYCLE * clk + slot``; every access of that cycle uses one of the slots below,
+    so the accesses of one instruction are ordered (a register read before the write of
+    the same register) and no two accesses of one cell share a timestamp.
 """
 
 from __future__ import annotations
@@ -50,17 +69,53 @@ BUS_ALU = "alu"
 BUS_HILO = "hilo"
 BUS_MEM = "mem"
 BUS_PROGRAM = "program"
+BUS_MEMOP = "memop"
+BUS_SYSCALL = "syscall"
 BUS_INPUT = "input"
 BUS_JOURNAL = "journal"
 
 #: Memory keys: RAM word ``addr >> 2``; registers (the vm.layout state index) above it.
 REGISTER_KEY_BASE = 1 << 30
 
+#: Timestamp slots within a cycle (see "Timestamps" above).
+TS_PER_CYCLE = 8
+SLOT_READ_A = 0      # first register operand (rs, or the cell the Program table names)
+SLOT_READ_B = 1      # second register operand (rt)
+SLOT_MEMORY = 2      # the aligned memory word of a load/store
+SLOT_WRITE_D = 3     # destination register (read-modify-write: its previous value is known)
+SLOT_HI = 4          # HI, read-modify-write
+SLOT_LO = 5          # LO, read-modify-write
+SLOT_SYSTEM = 6      # LL bit and kernel cells (brk, cursors...)
+SLOT_EXTRA = 7       # a second memory word or register (ldc1/sdc1, syscalls)
+
+
+def timestamp(clk: ExprLike, slot: int) -> Expr:
+    """The timestamp of ``slot`` in cycle ``clk``."""
+    from prover.expr import lift
+    return lift(clk) * TS_PER_CYCLE + slot
+
+
 #: The operations each ALU bus carries (register forms).
 ALU_OPS = tuple(OP[m] for m in (
     "addu", "subu", "add", "sub", "and", "or", "xor", "nor", "slt", "sltu",
     "sll", "srl", "sra", "rotr", "mul", "clz", "clo", "seb", "seh", "wsbh", "ext", "ins"))
 HILO_OPS = tuple(OP[m] for m in ("mult", "multu", "madd", "maddu", "msub", "msubu", "div", "divu"))
+
+
+#: The memory operations of the ``memop`` bus; FPU word moves travel as their integer twins.
+MEMOP_OPS = tuple(OP[m] for m in ("lb", "lbu", "lh", "lhu", "lw", "lwl", "lwr", "ll",
+                                  "sb", "sh", "sw", "swl", "swr", "sc"))
+MEMOP_CANONICAL = {**{op: op for op in MEMOP_OPS}, OP["lwc1"]: OP["lw"], OP["swc1"]: OP["sw"]}
+
+
+def send_memop(t: Table, op: ExprLike, lo2: ExprLike, rt: Word, mem_prev: Word, mem_new: Word,
+               result: Word, llbit: ExprLike, multiplicity: ExprLike = 1) -> None:
+    t.send(BUS_MEMOP, [op, lo2, *rt, *mem_prev, *mem_new, *result, llbit], multiplicity)
+
+
+def receive_memop(t: Table, op: ExprLike, lo2: ExprLike, rt: Word, mem_prev: Word, mem_new: Word,
+                  result: Word, llbit: ExprLike, multiplicity: ExprLike = 1) -> None:
+    t.receive(BUS_MEMOP, [op, lo2, *rt, *mem_prev, *mem_new, *result, llbit], multiplicity)
 
 
 def word_value(w: Word) -> Expr:
