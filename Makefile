@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APT_PACKAGES := gcc-mipsel-linux-gnu qemu-user
+APT_PACKAGES := gcc-mipsel-linux-gnu qemu-user csmith libcsmith-dev
 # Numba caches compiled kernels in __pycache__ next to the sources (git-ignored), so the
 # first `make test` or `make run` warms the cache that later `zkmips` commands use.
 PYTEST_WORKERS ?= 2
@@ -13,9 +13,11 @@ PYTEST_WORKERS ?= 2
 
 setup: apt venv
 
-# Debian's MIPS cross compiler and qemu-user (the reference VM), installed only when missing.
+# Debian's MIPS cross compiler, qemu-user (the reference VM) and csmith (random C programs
+# for the VM's differential tests), installed only when missing.
 apt:
-	@if ! command -v mipsel-linux-gnu-gcc >/dev/null || ! command -v qemu-mipsel >/dev/null; then \
+	@if ! command -v mipsel-linux-gnu-gcc >/dev/null || ! command -v qemu-mipsel >/dev/null \
+		|| ! command -v csmith >/dev/null || ! test -d /usr/include/csmith; then \
 		echo "installing $(APT_PACKAGES)"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES); \
