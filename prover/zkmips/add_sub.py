@@ -78,6 +78,10 @@ def build_add_sub() -> Table:
     t.assert_bool(is_real)
     is_minus = is_subu + is_sub
     is_signed = is_add + is_sub
+    # The byte lookup of top_bit_remainder pins a sign bit only if the bit is boolean
+    # (bit = k/256 with 2 limb - k a byte passes the lookup too).
+    for s in (sign_a, sign_b, sign_c):
+        t.assert_bool(s)
 
     # x + y = z (mod 2^32): (a, b, c) for additions, (c, b, a) for subtractions.
     a_h, b_h, c_h = halves(a), halves(b), halves(c)

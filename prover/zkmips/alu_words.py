@@ -24,10 +24,11 @@ def word_columns(t: Table, name: str, n: int = 4) -> list[Expr]:
 
 
 def top_bit_remainder(limb: ExprLike, bit: ExprLike) -> Expr:
-    """``2 * limb - 256 * bit``: a byte exactly when ``bit`` is the top bit of the byte
-    ``limb`` (if bit = 0 it is ``2 limb < 256`` iff limb < 128; if bit = 1 it is
-    ``2 limb - 256 >= 0`` iff limb >= 128; any other field value of ``bit`` gives a value
-    far outside [0, 256)). Send it in a byte range lookup to prove a sign bit."""
+    """``2 * limb - 256 * bit``: for a *boolean* ``bit``, a byte exactly when ``bit`` is the
+    top bit of the byte ``limb`` (if bit = 0 it is ``2 limb < 256`` iff limb < 128; if
+    bit = 1 it is ``2 limb - 256 >= 0`` iff limb >= 128). Send it in a byte range lookup
+    *and* constrain ``bit`` boolean: a field value ``bit = k / 256`` with ``2 limb - k``
+    a byte also passes the lookup (tests/prover/zkmips/test_sign_bits.py)."""
     return lift(limb) * 2 - lift(bit) * 256
 
 

@@ -49,6 +49,9 @@ def build_lt() -> Table:
     t.assert_bool(is_sltu)
     is_real = is_slt + is_sltu
     t.assert_bool(is_real)
+    # Sign bits must be boolean: the byte lookup alone admits bit = k/256 (alu_words).
+    t.assert_bool(sign_a)
+    t.assert_bool(sign_b)
 
     # d + b' = a' + 2^32 lt, where ' flips bit 31 on SLT rows.
     a_lo, a_hi = halves(a)
