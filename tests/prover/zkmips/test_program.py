@@ -55,9 +55,13 @@ def test_decoding_comes_from_the_vm(hello):
     program, _, rows, _ = hello
     text = next(s for s in program.segments if s.executable)
     word = int.from_bytes(text.data[:4], "little")
-    assert rows[0, 0] == 1 and rows[0, 1] == text.vaddr
+    assert rows[0, 1] == text.vaddr
     assert rows[0, 2] == isa.decode(word)
-    assert rows[:, 0].sum() == len(text.data) // 4
+    words = np.frombuffer(text.data[: len(text.data) & ~3], dtype="<u4")
+    ops = [int(isa.decode(int(w))) for w in words]
+    fetchable = [P.control_word(0, int(w))["valid"] for w in words]
+    assert rows[:, 0].sum() == sum(fetchable) and sum(fetchable) > 0.8 * len(words)
+    assert all(not f for op, f in zip(ops, fetchable) if isa.MNEMONICS[op] in ("invalid", "fpu", "break"))
 
 
 def test_honest_fetches_verify(hello):

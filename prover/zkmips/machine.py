@@ -1,0 +1,115 @@
+"""The zkMIPS machine: every table of one execution proof, and its witness from a VM run.
+
+:func:`build_tables` lists the tables of a program's proof system (the Program and Image
+tables depend on the program: they are its verifying key's preprocessed part);
+:func:`execution_witness` turns a traced run into the traces of all of them, with the
+lookup multiplicities counted from the finished traces (so they cannot disagree with the
+AIR). docs/zkmips.md explains the design.
+
+Status (issue [3/7]): the CPU, ALU, HI/LO, memory-operation and memory tables are wired
+together; system calls are handed to the ``syscall`` bus, which a Syscall table must
+receive (``extra_tables``) for a run to be provable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from prover.air import Table
+from prover.zkmips import add_sub, bitmanip, bitwise, divrem, lookup, lt, mem_instr, mul, shift
+from prover.zkmips import cpu as C
+from prover.zkmips import memory as M
+from prover.zkmips import program as P
+from prover.zkmips import witness as W
+from vm.isa import OP
+
+ALU_TABLES: dict[str, tuple[str, ...]] = {
+    add_sub.TABLE_NAME: ("addu", "subu", "add", "sub"),
+    bitwise.TABLE_NAME: ("and", "or", "xor", "nor"),
+    lt.TABLE_NAME: ("slt", "sltu"),
+    shift.TABLE_NAME: ("sll", "srl", "sra", "rotr"),
+    bitmanip.TABLE_NAME: ("clz", "clo", "seb", "seh", "wsbh", "ext", "ins"),
+}
+
+
+@dataclass
+class ExecutionWitness:
+    """Traces by table name, the CPU's public values, and the memory history (for tests)."""
+    traces: dict[str, np.ndarray]
+    publics: dict[str, list[int]]
+    memory: M.MemoryEvents
+    cpu: W.CpuEvents
+    sends: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+
+
+def build_tables(program_rows: np.ndarray, image: M.MemoryImage, extra: Sequence[Table] = ()) -> list[Table]:
+    """All tables of a program's execution proof (``extra``: tables still outside this list)."""
+    return [P.build_program_table(rows=program_rows), C.build_cpu(), add_sub.build_add_sub(),
+            bitwise.build_bitwise(), lt.build_lt(), shift.build_shift(), bitmanip.build_bitmanip(),
+            mul.build_mul(), divrem.build_divrem(), mem_instr.build_mem_instr(), M.build_image(image),
+            M.build_memory(), *extra, lookup.build_byte(), lookup.build_range16()]
+
+
+def _pick(events: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
+    return {k: v[mask] for k, v in events.items()}
+
+
+def execution_witness(rows: np.ndarray, program_rows: np.ndarray, image: M.MemoryImage, *,
+                      extra_accesses: dict[str, np.ndarray] | None = None,
+                      extra_traces: Callable[[M.MemoryEvents], dict[str, np.ndarray]] | None = None,
+                      check: bool = True) -> ExecutionWitness:
+    """Traces of every table for the traced run ``rows`` (all cycles, from the start).
+
+    ``extra_accesses`` (key, ts, value, is_write) are accesses made by tables outside the
+    CPU (the Syscall table); ``extra_traces`` builds those tables' traces once the
+    memory history is known."""
+    ev = W.cpu_events(rows, program_rows)
+    slots = W.cpu_accesses(ev)
+    parts = [slots[s] for s, _ in C.SLOTS] + ([extra_accesses] if extra_accesses else [])
+    cat = {k: np.concatenate([p[k] for p in parts]) for k in ("key", "ts", "value", "is_write")}
+    history = M.access_events(cat["key"], cat["ts"], cat["value"], cat["is_write"], image, check=check)
+    prev: dict[str, dict[str, np.ndarray]] = {}
+    at = 0
+    for s, _ in C.SLOTS:
+        n = slots[s]["row"].size
+        prev[s] = {**slots[s], "prev_value": history.accesses["prev_value"][at: at + n],
+                   "prev_ts": history.accesses["prev_ts"][at: at + n]}
+        at += n
+    cpu_trace = W.cpu_trace(ev, prev)
+    sends = W.table_events(ev, prev)
+
+    alu, hilo = sends["alu"], sends["hilo"]
+    traces: dict[str, np.ndarray] = {"program": P.program_trace(program_rows, ev.fields["pc"]), C.TABLE_NAME: cpu_trace}
+    by_table = {name: _pick(alu, np.isin(alu["op"], [OP[m] for m in ops])) for name, ops in ALU_TABLES.items()}
+    by_table[shift.TABLE_NAME] = {k: np.concatenate([by_table[shift.TABLE_NAME][k], v])
+                                  for k, v in bitmanip.bitmanip_shift_events(by_table[bitmanip.TABLE_NAME]).items()
+                                  if k in by_table[shift.TABLE_NAME]}
+    builders = {add_sub.TABLE_NAME: add_sub.add_sub_trace, bitwise.TABLE_NAME: bitwise.bitwise_trace,
+                lt.TABLE_NAME: lt.lt_trace, shift.TABLE_NAME: shift.shift_trace,
+                bitmanip.TABLE_NAME: bitmanip.bitmanip_trace}
+    for name, build in builders.items():
+        traces[name] = build(by_table[name])
+    is_mul = alu["op"] == OP["mul"]
+    is_div = np.isin(hilo["op"], (OP["div"], OP["divu"]))
+    mul_alu = {"op": alu["op"][is_mul], "a": alu["a"][is_mul], "b": alu["b"][is_mul],
+               "hi_in": np.zeros(int(is_mul.sum()), np.int64), "lo_in": np.zeros(int(is_mul.sum()), np.int64),
+               "hi_out": np.zeros(int(is_mul.sum()), np.int64), "lo_out": alu["c"][is_mul]}
+    traces[mul.TABLE_NAME] = mul.mul_trace({k: np.concatenate([mul_alu[k], hilo[k][~is_div]]) for k in mul_alu})
+    traces[divrem.TABLE_NAME] = divrem.divrem_trace(_pick(hilo, is_div))
+    traces[mem_instr.TABLE_NAME] = mem_instr.mem_instr_trace(sends["memop"], check=check)
+    traces[M.IMAGE_TABLE] = M.image_trace(image)
+    traces[M.MEMORY_TABLE] = M.memory_trace(history.cells, check=check)
+    if extra_traces is not None:
+        traces.update(extra_traces(history))
+    publics = {C.TABLE_NAME: [int(rows[0, W.COL["pc"]]), int(rows[0, W.COL["next_pc"]]), int(rows.shape[0])]}
+    return ExecutionWitness(traces, publics, history, ev, sends)
+
+
+def with_lookups(tables: Sequence[Table], traces: dict[str, np.ndarray],
+                 publics: dict[str, list[int]]) -> dict[str, np.ndarray]:
+    """``traces`` plus the Byte and Range16 multiplicities of every table's lookups."""
+    senders = [t for t in tables if t.name not in (lookup.BYTE_TABLE, lookup.RANGE16_TABLE)]
+    return {**traces, **lookup.lookup_traces(senders, traces, publics)}

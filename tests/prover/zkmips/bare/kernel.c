@@ -1,0 +1,54 @@
+/* A guest with no C library: arithmetic, branches, memory and HI/LO, then exit.
+ * The CPU-table tests prove its whole execution (tests/prover/zkmips/test_cpu.py).
+ * Built with -nostdlib, so nothing but _start runs and the only syscall is the exit. */
+typedef unsigned int u32;
+typedef signed char s8;
+typedef short s16;
+
+static u32 table[64];
+static s8 bytes[16] = {1, -2, 3, -4, 5, -6, 7, -8, 9, -10, 11, -12, 13, -14, 15, -16};
+static s16 halves[8] = {1000, -2000, 3000, -4000, 5000, -6000, 7000, -8000};
+volatile u32 sink;
+
+static u32 mix(u32 x, u32 y) {
+    x ^= y << 7;
+    x += (y >> 3) | (x << 29);
+    x = (x >> 13) | (x << 19);          /* rotr */
+    return x * 0x9E3779B1u + (x < y) + ((int)x < (int)y);
+}
+
+static void insertion_sort(u32 *a, int n) {
+    for (int i = 1; i < n; i++) {
+        u32 v = a[i];
+        int j = i - 1;
+        while (j >= 0 && a[j] > v) { a[j + 1] = a[j]; j--; }
+        a[j + 1] = v;
+    }
+}
+
+__attribute__((noreturn)) static void sys_exit(int code) {
+    register int a0 __asm__("$4") = code;
+    register int v0 __asm__("$2") = 4001;
+    __asm__ volatile("syscall" : : "r"(a0), "r"(v0) : "memory");
+    __builtin_unreachable();
+}
+
+void __start(void) {
+    u32 h = 0x12345678u;
+    for (int i = 0; i < 64; i++) {
+        h = mix(h, (u32)i);
+        table[i] = h % 1000u + (u32)((int)h / -7);
+    }
+    insertion_sort(table, 64);
+    long long acc = 0;
+    for (int i = 0; i < 16; i++) acc += (long long)bytes[i] * (int)table[i];
+    for (int i = 0; i < 8; i++) acc -= (long long)halves[i] * (unsigned)table[i + 8];
+    u32 bits = 0;
+    for (int i = 0; i < 64; i++) bits += __builtin_clz(table[i] | 1) + __builtin_popcount(table[i] & 0xFF);
+    unsigned char *p = (unsigned char *)table;
+    for (int i = 0; i < 32; i++) p[i * 3 + 1] = (unsigned char)(p[i] + i);
+    u32 unaligned;
+    __builtin_memcpy(&unaligned, p + 5, 4);
+    sink = (u32)acc ^ (u32)(acc >> 32) ^ bits ^ unaligned;
+    sys_exit((int)((sink ^ table[3]) & 0x7F));
+}
