@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 from prover import stark
 from prover.air import System, check_buses, check_constraints
+from prover.errors import VerificationError
+from prover.field import P
 from prover.security import INSECURE_FAST_TEST_PARAMS as FAST
 from prover.zkmips import cpu as C
 from prover.zkmips import machine as MC
+from vm.isa import OP
 from tests.prover.zkmips.cpu_harness import BareRun, ExecutionProver, bare_elf
 
 
@@ -39,3 +44,112 @@ def prover(bare_o2):
 
 def test_whole_execution_proves_and_verifies(prover):
     prover.prove_verify(prover.honest.traces)
+
+
+# -- forgeries: each changes what the execution claims, bypassing the witness builder ---------
+def _row(run: BareRun, **fields: int) -> int:
+    """The first executed row whose control word has the given field values."""
+    f = prover_fields(run)
+    mask = np.ones(f["pc"].size, dtype=bool)
+    for name, value in fields.items():
+        mask &= f[name] == value
+    assert mask.any(), fields
+    return int(np.argmax(mask))
+
+
+def prover_fields(run: BareRun) -> dict[str, np.ndarray]:
+    return run.witness().cpu.fields
+
+
+def _forged(prover: ExecutionProver, edits: list[tuple[int, str, int]]) -> dict[str, np.ndarray]:
+    t = next(t for t in prover.run.tables if t.name == C.TABLE_NAME)
+    cpu = prover.honest.traces[C.TABLE_NAME].copy()
+    for row, column, value in edits:
+        cpu[row, t.main_names.index(column)] = value % P
+    return {**prover.honest.traces, C.TABLE_NAME: cpu}
+
+
+def _rejected(prover: ExecutionProver, forged: dict[str, np.ndarray], reason: str,
+              publics: dict[str, list[int]] | None = None) -> None:
+    message = prover.what_fails(forged, publics)
+    assert re.search(reason, message), f"forgery fails for another reason: {message!r}"
+    with pytest.raises(VerificationError):
+        prover.prove_verify(forged, publics, check=False)
+
+
+def _cell(prover: ExecutionProver, row: int, column: str) -> int:
+    t = next(t for t in prover.run.tables if t.name == C.TABLE_NAME)
+    return int(prover.honest.traces[C.TABLE_NAME][row, t.main_names.index(column)])
+
+
+def test_a_wrong_alu_result_is_rejected(prover):
+    r = _row(prover.run, is_alu=1, alu_op=OP["addu"], write_d=1)
+    _rejected(prover, _forged(prover, [(r, "d0", _cell(prover, r, "d0") ^ 1)]), "bus '(alu|mem)' unbalanced")
+
+
+def test_fetching_another_operation_is_rejected(prover):
+    r = _row(prover.run, is_alu=1, alu_op=OP["addu"])
+    _rejected(prover, _forged(prover, [(r, "alu_op", OP["subu"])]), "bus '(program|alu)' unbalanced")
+
+
+def test_a_register_read_returning_another_value_is_rejected(prover):
+    r = _row(prover.run, read_a=1, is_alu=1)
+    value = _cell(prover, r, "a0") ^ 4
+    edits = [(r, "a0", value), (r, "acc_a_prev0", value)]
+    if _cell(prover, r, "x_is_b") == 0:
+        edits.append((r, "x0", value))
+    forged = _forged(prover, edits)
+    _recompute_comparisons(prover, forged[C.TABLE_NAME], r)
+    _rejected(prover, forged, "bus '(mem|alu)' unbalanced")
+
+
+def _recompute_comparisons(prover: ExecutionProver, cpu: np.ndarray, r: int) -> None:
+    """Refill row ``r``'s comparison witnesses from its (forged) words, as a cheating
+    prover would, so that only the lie under test is left to catch."""
+    col = next(t for t in prover.run.tables if t.name == C.TABLE_NAME).main_names.index
+    a = [int(cpu[r, col(f"a{i}")]) for i in range(4)]
+    y = [int(cpu[r, col(f"y{i}")]) for i in range(4)]
+    diff_sq, a_sum = sum((u - v) ** 2 for u, v in zip(a, y)), sum(a)
+    for flag, inv, v in (("eq", "eq_inv", diff_sq), ("a_zero", "a_inv", a_sum)):
+        cpu[r, col(flag)] = int(v == 0)
+        cpu[r, col(inv)] = pow(v, P - 2, P) if v else 0
+
+
+def test_a_load_returning_another_value_is_rejected(prover):
+    r = _row(prover.run, is_mem=1, memop=OP["lw"], write_d=1)
+    _rejected(prover, _forged(prover, [(r, "d1", _cell(prover, r, "d1") ^ 0x10)]), "bus '(memop|mem)' unbalanced")
+
+
+def test_a_store_writing_another_word_is_rejected(prover):
+    r = _row(prover.run, is_mem=1, memop=OP["sw"])
+    _rejected(prover, _forged(prover, [(r, "mem0", _cell(prover, r, "mem0") ^ 0x80)]), "bus '(memop|mem)' unbalanced")
+
+
+def test_a_branch_going_the_other_way_is_rejected(prover):
+    r = _row(prover.run, br_ne=1)
+    taken = _cell(prover, r, "taken")
+    _rejected(prover, _forged(prover, [(r, "taken", 1 - taken)]), rf"table cpu: constraint")
+
+
+def test_jumping_elsewhere_is_rejected(prover):
+    """The row after a jump claims another pc than the target: control flow or fetch fails."""
+    r = _row(prover.run, jump_reg=1)
+    _rejected(prover, _forged(prover, [(r + 1, "next_pc", _cell(prover, r + 1, "next_pc") + 4)]),
+              r"table cpu: constraint|bus 'program' unbalanced")
+
+
+def test_claiming_another_cycle_count_is_rejected(prover):
+    publics = {**prover.honest.publics}
+    publics[C.TABLE_NAME] = [*publics[C.TABLE_NAME][:2], publics[C.TABLE_NAME][2] - 1]
+    _rejected(prover, prover.honest.traces, r"table cpu: constraint", publics)
+
+
+def test_stopping_before_the_exit_is_rejected(prover):
+    """Dropping the last real row (the exit syscall) leaves a run that never halts."""
+    cpu = prover.honest.traces[C.TABLE_NAME].copy()
+    n = int(cpu[:, 0].sum())
+    cpu[n - 1] = 0
+    cpu[n - 1, 1] = n                                       # keep the clk column counting
+    publics = {**prover.honest.publics}
+    publics[C.TABLE_NAME] = [*publics[C.TABLE_NAME][:2], n - 1]
+    _rejected(prover, {**prover.honest.traces, C.TABLE_NAME: cpu}, r"table cpu: constraint|unbalanced", publics)
