@@ -64,6 +64,7 @@ class Executor:
         self.meta = np.zeros(NUM_META, dtype=np.int64)
         self.cycles = 0
         self.exit_code: int | None = None
+        self.syscall_log = None   # a vm.syscall_log.SyscallLog observing the calls (opt-in)
         self._no_trace = np.zeros((1, len(TRACE_COLUMNS)), dtype=np.int64)
         self._set_code_cache(code_range)
 
@@ -139,15 +140,21 @@ class Executor:
             except MemoryError:
                 args.append(0)
         pc = self._last_pc()
+        log = self.syscall_log
+        memory = self.memory if log is None else log.begin(self, number, args, pc)
         try:
-            v0, a3 = self.kernel.dispatch(number, args, self.memory, self.cycles, pc)
+            v0, a3 = self.kernel.dispatch(number, args, memory, self.cycles, pc)
         except Halt as h:
             self.exit_code = h.code
+            if log is not None:
+                log.end(self, None, None)
             return
         if number == 4283 and a3 == 0:        # set_thread_area: the TLS pointer rdhwr reads
             regs[TLS] = args[0]
         regs[2] = v0
         regs[7] = a3
+        if log is not None:
+            log.end(self, v0, a3)
 
     def _last_pc(self) -> int:
         """Address of the syscall instruction just executed (syscall is never in a delay slot)."""
@@ -196,6 +203,7 @@ class Executor:
         clone.meta = self.meta.copy()
         clone.cycles = self.cycles
         clone.exit_code = self.exit_code
+        clone.syscall_log = None
         clone._no_trace = self._no_trace
         clone.code_words = self.code_words.copy()
         clone.code_ops = self.code_ops.copy()
