@@ -47,8 +47,9 @@ void __start(void) {
     for (int i = 0; i < 64; i++) bits += __builtin_clz(table[i] | 1) + __builtin_popcount(table[i] & 0xFF);
     unsigned char *p = (unsigned char *)table;
     for (int i = 0; i < 32; i++) p[i * 3 + 1] = (unsigned char)(p[i] + i);
-    u32 unaligned;
-    __builtin_memcpy(&unaligned, p + 5, 4);
+    struct __attribute__((packed)) unaligned_u32 { u32 v; };
+    u32 unaligned = ((struct unaligned_u32 *)(p + 5))->v;      /* lwl/lwr */
+    ((struct unaligned_u32 *)(p + 9))->v = unaligned ^ bits;   /* swl/swr */
     sink = (u32)acc ^ (u32)(acc >> 32) ^ bits ^ unaligned;
     sys_exit((int)((sink ^ table[3]) & 0x7F));
 }
