@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 
 from prover.air import ConstraintError, Table, check_buses, check_constraints
-from tests.prover.zkmips.alub_harness import Prover, set_cell
+from tests.prover.zkmips.alub_harness import RD, RS, RT, Prover, run_one, set_cell
+from tests.vm.mips_asm import encode
+from vm.isa import OP
 
 Edit = tuple[int, str, int]  # (row, column, value)
 
@@ -83,3 +85,15 @@ def limb_edge_pairs(rng: np.random.Generator, n: int) -> list[tuple[int, int]]:
     limbs = rng.choice(EDGE_BYTES, size=(n, 2, 4)).astype(np.int64)
     words = (limbs << (8 * np.arange(4))).sum(axis=2)
     return [(int(a), int(b)) for a, b in words]
+
+
+def register_op_events(pairs, mnemonics) -> dict[str, np.ndarray]:
+    """``alu`` events of every register-form ``mnemonic`` on every ``(rs, rt)`` pair, with the
+    result computed by executing the instruction on the VM (the oracle)."""
+    ev: dict[str, list[int]] = {"op": [], "a": [], "b": [], "c": []}
+    for mn in mnemonics:
+        word = encode(mn, RD, RS, RT)
+        for a, b in pairs:
+            for key, v in zip(("op", "a", "b", "c"), (OP[mn], a, b, run_one(word, rs=a, rt=b).get_reg(RD))):
+                ev[key].append(v)
+    return {k: np.array(v, dtype=np.int64) for k, v in ev.items()}

@@ -8,9 +8,9 @@ import pytest
 
 from prover.field import P
 from prover.zkmips.bitwise import OPS, TABLE_NAME, bitwise_trace, build_bitwise
-from tests.prover.zkmips.alua_harness import constraint_of, forge_rejected, limb_edge_pairs, unbalanced
-from tests.prover.zkmips.alub_harness import RD, RS, RT, Prover, alu_driver, alu_driver_trace, edge_pairs, get_cell, run_one
-from tests.vm.mips_asm import encode
+from tests.prover.zkmips.alua_harness import (constraint_of, forge_rejected, limb_edge_pairs, register_op_events,
+                                              unbalanced)
+from tests.prover.zkmips.alub_harness import Prover, alu_driver, alu_driver_trace, edge_pairs, get_cell
 from vm.isa import OP
 
 TABLE = build_bitwise()
@@ -18,14 +18,7 @@ MNEMONICS = ("and", "or", "xor", "nor")
 
 
 def vm_events(pairs, mnemonics=MNEMONICS) -> dict[str, np.ndarray]:
-    """Every mnemonic on every pair, executed on the VM."""
-    ev: dict[str, list[int]] = {"op": [], "a": [], "b": [], "c": []}
-    for mn in mnemonics:
-        word = encode(mn, RD, RS, RT)
-        for a, b in pairs:
-            for key, v in zip(("op", "a", "b", "c"), (OP[mn], a, b, run_one(word, rs=a, rt=b).get_reg(RD))):
-                ev[key].append(v)
-    return {k: np.array(v, dtype=np.int64) for k, v in ev.items()}
+    return register_op_events(pairs, mnemonics)
 
 
 def _traces(ev) -> dict[str, np.ndarray]:
