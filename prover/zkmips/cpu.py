@@ -37,8 +37,6 @@ access, send nothing and receive nothing.
 
 from __future__ import annotations
 
-from typing import Sequence
-
 from prover.air import Table
 from prover.expr import Expr, ExprLike, lift
 from prover.zkmips import memory as M
@@ -207,9 +205,4 @@ def build_cpu() -> Table:
     return t
 
 
-def slot_names() -> Sequence[str]:
-    """The access-slot column prefixes, in timestamp order."""
-    return [name for name, _ in SLOTS]
-
-
-__all__ = ["TABLE_NAME", "WORDS", "GADGETS", "SLOTS", "PUBLICS", "build_cpu", "slot_names"]
+__all__ = ["TABLE_NAME", "WORDS", "GADGETS", "SLOTS", "PUBLICS", "build_cpu"]

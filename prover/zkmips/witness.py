@@ -189,7 +189,6 @@ def table_events(ev: CpuEvents, access_prev: dict[str, dict[str, np.ndarray]]) -
     hi_in, lo_in, hi_out, lo_out) and ``memop`` (op, lo2, rt, mem_prev, mem_new, result,
     llbit), each a dict of int64 arrays."""
     f, w = ev.fields, ev.words
-    n = ev.rows
 
     def prev_of(slot: str) -> np.ndarray:
         word = _SLOT_SPEC[slot][0]
@@ -215,5 +214,4 @@ def table_events(ev: CpuEvents, access_prev: dict[str, dict[str, np.ndarray]]) -
     memop = {"op": f["memop"][mem_rows], "lo2": w["addr"][mem_rows] & 3, "rt": w["b"][mem_rows],
              "mem_prev": mem_prev[mem_rows], "mem_new": w["mem"][mem_rows], "result": w["d"][mem_rows],
              "llbit": np.where(f["is_sc"][mem_rows] == 1, sys_prev[mem_rows] & 1, 0)}
-    del n
     return {"alu": alu, "hilo": hilo, "memop": memop}
