@@ -30,8 +30,9 @@ field element (link addresses, jump-register targets).
 
 Rows: real rows form a prefix (``is_real' <= is_real``); the first row is real, has
 ``clk = 1`` and starts at the public ``start_pc``/``start_npc``; ``clk`` counts rows; the
-last real row is a ``syscall`` (the exit, proven by the Syscall table) and its ``clk`` is
-the public ``cycles``. Padding rows have every flag 0 (constrained), so they make no
+last real row is a ``syscall`` and its ``clk`` is the public ``cycles``. That this last
+syscall is *the* exit is not proven here: the Syscall table must tie its exit row's
+timestamp to ``cycles`` (not wired yet, docs/zkmips.md). Padding rows have every flag 0 (constrained), so they make no
 access, send nothing and receive nothing.
 """
 

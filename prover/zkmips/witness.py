@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from prover import field
 from prover.zkmips import cpu as C
 from prover.zkmips import memory as M
 from prover.zkmips import program as P
@@ -150,8 +151,6 @@ def cpu_trace(ev: CpuEvents, access_prev: dict[str, dict[str, np.ndarray]], firs
 
 def _fill_gadgets(out: np.ndarray, col: dict[str, int], ev: CpuEvents) -> None:
     """Comparison witnesses (with their inverses) and the address split."""
-    from prover.field import P as FIELD_P
-
     n = ev.rows
     w = ev.words
 
@@ -159,8 +158,12 @@ def _fill_gadgets(out: np.ndarray, col: dict[str, int], ev: CpuEvents) -> None:
         return M.word_limbs_array(v).astype(np.int64)
 
     def inverse(v: np.ndarray) -> np.ndarray:
-        v = v % FIELD_P
-        return np.array([pow(int(x), FIELD_P - 2, FIELD_P) if x else 0 for x in v], dtype=np.int64)
+        """The inverse of each non-zero entry, 0 for 0 (the is-zero gadgets' witness).
+        Entries are below 2^18, so they are already canonical field elements."""
+        out = np.zeros(v.shape, dtype=np.int64)
+        nonzero = v != 0
+        out[nonzero] = field.batch_inv(v[nonzero].astype(np.uint32))
+        return out
 
     la, lb, ly = limbs(w["a"]), limbs(w["b"]), limbs(w["y"])
     diff_sq = ((la - ly) ** 2).sum(axis=1)

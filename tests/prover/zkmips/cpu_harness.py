@@ -16,7 +16,7 @@ from prover.zkmips import machine as MC
 from prover.zkmips import memory as M
 from prover.zkmips import program as P
 from prover.zkmips.alu_words import table_height
-from prover.zkmips.spec import BUS_SYSCALL
+from prover.zkmips.spec import BUS_SYSCALL, TS_PER_CYCLE
 
 BARE = Path(__file__).resolve().parent / "bare" / "kernel.c"
 SINK = "syscall_sink"
@@ -62,7 +62,7 @@ class BareRun:
     def witness(self, check: bool = True) -> MC.ExecutionWitness:
         w = MC.execution_witness(self.rows, self.program_rows, self.image, check=check)
         sys_rows = np.nonzero(w.cpu.fields["is_syscall"] == 1)[0]
-        w.traces[SINK] = sink_trace(8 * (sys_rows + 1))
+        w.traces[SINK] = sink_trace(TS_PER_CYCLE * (sys_rows + 1))
         return w
 
 
