@@ -21,13 +21,15 @@ from prover.security import INSECURE_FAST_TEST_PARAMS as FAST
 from prover.transcript import Transcript
 from prover.zkmips import lookup
 from prover.zkmips import memory as M
+from prover.zkmips import cpu as C
+from prover.zkmips import program as P
 from prover.zkmips import syscall as S
-from prover.zkmips.spec import BUS_INPUT, BUS_JOURNAL, BUS_SYSCALL, REGISTER_KEY_BASE, TS_PER_CYCLE
+from prover.zkmips import witness as W
+from prover.zkmips.spec import BUS_INPUT, BUS_JOURNAL, BUS_SYSCALL
 from tests.prover.zkmips import memory_driver as D
-from vm import isa
 from vm.executor import Executor, execute
-from vm.layout import HI, LLBIT, LO, META_CODE_BASE, NPC, PC
 from vm.syscall_log import SyscallLog
+from vm.tracer import iter_trace
 
 GUEST = r"""
 static long sys3(long n, long a, long b, long c) {
@@ -128,48 +130,13 @@ def cpu_syscalls_table() -> Table:
     return t
 
 
-def driver_accesses(executor: Executor, max_cycles: int) -> tuple[np.ndarray, ...]:
-    """Like memory_driver.guest_accesses with ``TS_PER_CYCLE`` timestamps, and *nothing*
-    for a syscall cycle: its accesses are the Syscall tables'."""
-    keys, tss, vals, writes = [], [], [], []
-
-    def add(key, ts, value, is_write):
-        keys.append(key), tss.append(ts), vals.append(int(value) & M.MASK32), writes.append(is_write)
-
-    row = np.zeros((1, 12), dtype=np.int64)
-    base = int(executor.meta[META_CODE_BASE])
-    reg = REGISTER_KEY_BASE
-    for _ in range(max_cycles):
-        if executor.halted:
-            break
-        before = executor.regs.copy()
-        peek = int(executor.code_ops[(int(before[PC]) - base) >> 2])
-        executor.run(1, trace=row)
-        if peek == isa.OP_SYSCALL:
-            continue
-        after = executor.regs
-        _, _, w, op, _, _, _, _, addr, mem_v, _, _ = (int(x) for x in row[0])
-        flags = int(isa.OPERANDS[op])
-        rs, rt, rd = (w >> 21) & 31, (w >> 16) & 31, (w >> 11) & 31
-        ts = TS_PER_CYCLE * executor.cycles
-        if flags & isa.READS_RS:
-            add(reg + rs, ts, before[rs], False)
-        if flags & isa.READS_RT:
-            add(reg + rt, ts + 1, before[rt], False)
-        if flags & isa.READS_HI:
-            add(reg + HI, ts + 4, before[HI], False)
-        if flags & isa.READS_LO:
-            add(reg + LO, ts + 5, before[LO], False)
-        if flags & (isa.LOADS | isa.STORES):
-            stored = bool(flags & isa.STORES) and not (op == isa.OP_SC and before[LLBIT] == 0)
-            add(addr >> 2, ts + 2, mem_v, stored)
-        written = {i for i in np.nonzero(after != before)[0] if i not in (PC, NPC)}
-        for flag, index in ((isa.WRITES_RD, rd), (isa.WRITES_RT, rt), (isa.WRITES_RA, 31)):
-            if flags & flag and index != 0:
-                written.add(index)
-        for index in sorted(written):
-            add(reg + int(index), ts + 3, after[index], True)
-    return tuple(np.array(x, np.int64) for x in (keys, tss, vals, writes))
+def driver_accesses(executor: Executor, program: vm.Program, max_cycles: int) -> tuple[np.ndarray, ...]:
+    """The accesses the CPU table makes for this run (prover.zkmips.witness, the same code
+    the prover uses): none for a syscall cycle, whose accesses are the Syscall tables'."""
+    rows = np.concatenate([c.rows for c in iter_trace(executor, max_cycles, max_cycles)])
+    slots = W.cpu_accesses(W.cpu_events(rows, P.program_rows(program)))
+    return tuple(np.concatenate([slots[s][k] for s, _ in C.SLOTS]).astype(np.int64)
+                 for k in ("key", "ts", "value", "is_write"))
 
 
 class Run:
@@ -179,7 +146,7 @@ class Run:
         self.program = vm.load_elf(elf)
         ex = Executor.for_program(self.program, PUBLIC, PRIVATE)
         log = SyscallLog.attach(ex)
-        self.driver = driver_accesses(ex, 1 << 16)
+        self.driver = driver_accesses(ex, self.program, 1 << 16)
         self.result = ex.result()
         self.records = log.records
         self.image = S.kernel_image(M.memory_image(self.program), self.program.end)
