@@ -15,6 +15,7 @@ from prover.security import INSECURE_FAST_TEST_PARAMS as FAST
 from prover.zkmips import cpu as C
 from prover.zkmips import machine as MC
 from vm.isa import OP
+from tests.prover.zkmips.alua_harness import constraint_of
 from tests.prover.zkmips.cpu_harness import BareRun, ExecutionProver, bare_elf
 
 
@@ -51,18 +52,14 @@ def test_whole_execution_proves_and_verifies(prover):
 
 
 # -- forgeries: each changes what the execution claims, bypassing the witness builder ---------
-def _row(run: BareRun, **fields: int) -> int:
+def _row(prover: ExecutionProver, **fields: int) -> int:
     """The first executed row whose control word has the given field values."""
-    f = prover_fields(run)
+    f = prover.honest.cpu.fields
     mask = np.ones(f["pc"].size, dtype=bool)
     for name, value in fields.items():
         mask &= f[name] == value
     assert mask.any(), fields
     return int(np.argmax(mask))
-
-
-def prover_fields(run: BareRun) -> dict[str, np.ndarray]:
-    return run.witness().cpu.fields
 
 
 def _forged(prover: ExecutionProver, edits: list[tuple[int, str, int]]) -> dict[str, np.ndarray]:
@@ -87,17 +84,17 @@ def _cell(prover: ExecutionProver, row: int, column: str) -> int:
 
 
 def test_a_wrong_alu_result_is_rejected(prover):
-    r = _row(prover.run, is_alu=1, alu_op=OP["addu"], write_d=1)
+    r = _row(prover, is_alu=1, alu_op=OP["addu"], write_d=1)
     _rejected(prover, _forged(prover, [(r, "d0", _cell(prover, r, "d0") ^ 1)]), "bus '(alu|mem)' unbalanced")
 
 
 def test_fetching_another_operation_is_rejected(prover):
-    r = _row(prover.run, is_alu=1, alu_op=OP["addu"])
+    r = _row(prover, is_alu=1, alu_op=OP["addu"])
     _rejected(prover, _forged(prover, [(r, "alu_op", OP["subu"])]), "bus '(program|alu)' unbalanced")
 
 
 def test_a_register_read_returning_another_value_is_rejected(prover):
-    r = _row(prover.run, read_a=1, is_alu=1)
+    r = _row(prover, read_a=1, is_alu=1)
     value = _cell(prover, r, "a0") ^ 4
     edits = [(r, "a0", value), (r, "acc_a_prev0", value)]
     if _cell(prover, r, "x_is_b") == 0:
@@ -120,24 +117,24 @@ def _recompute_comparisons(prover: ExecutionProver, cpu: np.ndarray, r: int) -> 
 
 
 def test_a_load_returning_another_value_is_rejected(prover):
-    r = _row(prover.run, is_mem=1, memop=OP["lw"], write_d=1)
+    r = _row(prover, is_mem=1, memop=OP["lw"], write_d=1)
     _rejected(prover, _forged(prover, [(r, "d1", _cell(prover, r, "d1") ^ 0x10)]), "bus '(memop|mem)' unbalanced")
 
 
 def test_a_store_writing_another_word_is_rejected(prover):
-    r = _row(prover.run, is_mem=1, memop=OP["sw"])
+    r = _row(prover, is_mem=1, memop=OP["sw"])
     _rejected(prover, _forged(prover, [(r, "mem0", _cell(prover, r, "mem0") ^ 0x80)]), "bus '(memop|mem)' unbalanced")
 
 
 def test_a_branch_going_the_other_way_is_rejected(prover):
-    r = _row(prover.run, br_ne=1)
+    r = _row(prover, br_ne=1)
     taken = _cell(prover, r, "taken")
     _rejected(prover, _forged(prover, [(r, "taken", 1 - taken)]), rf"table cpu: constraint")
 
 
 def test_jumping_elsewhere_is_rejected(prover):
     """The row after a jump claims another pc than the target: control flow or fetch fails."""
-    r = _row(prover.run, jump_reg=1)
+    r = _row(prover, jump_reg=1)
     _rejected(prover, _forged(prover, [(r + 1, "next_pc", _cell(prover, r + 1, "next_pc") + 4)]),
               r"table cpu: constraint|bus 'program' unbalanced")
 
@@ -157,3 +154,70 @@ def test_stopping_before_the_exit_is_rejected(prover):
     publics = {**prover.honest.publics}
     publics[C.TABLE_NAME] = [*publics[C.TABLE_NAME][:2], n - 1]
     _rejected(prover, {**prover.honest.traces, C.TABLE_NAME: cpu}, r"table cpu: constraint|unbalanced", publics)
+
+
+CPU = C.build_cpu()
+
+
+def _flipped(prover: ExecutionProver, row: int, column: str, mask: int = 1) -> dict[str, np.ndarray]:
+    return _forged(prover, [(row, column, _cell(prover, row, column) ^ mask)])
+
+
+@pytest.mark.parametrize("kind", ["is_movz", "is_movn"])
+def test_a_conditional_move_with_another_result_is_rejected(prover, kind):
+    r = _row(prover, **{kind: 1, "write_d": 1})
+    _rejected(prover, _flipped(prover, r, "d0"), constraint_of(CPU, kind))
+
+
+def test_moving_another_value_from_hi_is_rejected(prover):
+    r = _row(prover, d_from_hi=1, write_d=1)
+    _rejected(prover, _flipped(prover, r, "d0"), constraint_of(CPU, "d_from_hi"))
+
+
+def test_moving_another_value_to_hi_is_rejected(prover):
+    r = _row(prover, hi_from_a=1)
+    _rejected(prover, _flipped(prover, r, "hi0"), constraint_of(CPU, "hi_from_a"))
+
+
+def test_a_call_linking_another_return_address_is_rejected(prover):
+    r = _row(prover, link=1, jump_static=1)
+    _rejected(prover, _flipped(prover, r, "d0", 4), constraint_of(CPU, "link"))
+
+
+def test_a_trap_that_fires_is_rejected(prover):
+    """teq (gcc's divide-by-zero check) with the divisor claimed 0: the trap would fire."""
+    r = _row(prover, trap_eq=1)
+    zero_a = [(r, f"{w}{i}", 0) for w in ("a", "x", "acc_a_prev") for i in range(4)]
+    forged = _forged(prover, zero_a)
+    _recompute_comparisons(prover, forged[C.TABLE_NAME], r)
+    _rejected(prover, forged, constraint_of(CPU, "trap_eq"))
+
+
+def test_a_value_in_an_unused_slot_is_rejected(prover):
+    """lui reads no register: its a slot must hold 0 (no constraint may read a free value)."""
+    r = _row(prover, move_imm=1, read_a=0)
+    forged = _forged(prover, [(r, "a0", 5), (r, "acc_a_prev0", 5)])
+    _recompute_comparisons(prover, forged[C.TABLE_NAME], r)
+    _rejected(prover, forged, constraint_of(CPU, "read_a"))
+
+
+def test_a_padding_row_accessing_memory_is_rejected(prover):
+    n = prover.honest.cpu.rows
+    _rejected(prover, _forged(prover, [(n, "is_mem", 1)]), constraint_of(CPU, "is_mem"))
+
+
+def test_starting_elsewhere_is_rejected(prover):
+    publics = {**prover.honest.publics}
+    start_pc, start_npc, cycles = publics[C.TABLE_NAME]
+    publics[C.TABLE_NAME] = [start_pc + 4, start_npc + 4, cycles]
+    _rejected(prover, prover.honest.traces, constraint_of(CPU, "pc"), publics)
+
+
+def test_a_load_from_another_word_is_rejected(prover):
+    """The key moves to the next word with the address split kept consistent: the
+    address no longer is rs + imm."""
+    f = prover.honest.cpu.fields
+    addr0 = prover.honest.cpu.words["addr"] & 0xFF
+    r = int(np.argmax((f["memop"] == OP["lw"]) & (f["is_mem"] == 1) & (addr0 < 252)))
+    forged = _forged(prover, [(r, "addr_q", _cell(prover, r, "addr_q") + 1), (r, "addr0", _cell(prover, r, "addr0") + 4)])
+    _rejected(prover, forged, "bus '(alu|mem)' unbalanced")

@@ -39,10 +39,18 @@ def test_add_overflow_with_fractional_signs_is_rejected():
 
 
 def test_slt_with_a_fractional_sign_is_rejected():
+    """slt(0x7f000000, 5) is 0. With sign_a = 254/256 the flipped operand becomes
+    0x01000000 < 0x80000005, so lt = 1 with d = 0x80fffffb satisfies the word sum, and
+    2 * 0x7f - 254 = 0 passes the byte lookup: only booleanity objects."""
     t = build_lt()
     tr = lt_trace({"op": np.array([OP["slt"]]), "a": np.array([0x7F000000]), "b": np.array([5]),
                    "c": np.array([0])})
     col = t.main_names.index
     tr[0, col("sign_a")] = _fractional(254)
-    with pytest.raises(ConstraintError):
+    tr[0, col("lt")] = 1
+    for i, limb in enumerate((0xFB, 0xFF, 0xFF, 0x80)):
+        tr[0, col(f"d{i}")] = limb
+    tr[0, col("carry_lo")] = 1
+    LookupCounter().add_table(t, tr)        # the lookups alone accept it
+    with pytest.raises(ConstraintError, match=rf"main\[{col('sign_a')}\] - 1"):
         check_constraints(t, tr)

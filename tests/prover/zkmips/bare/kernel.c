@@ -9,6 +9,35 @@ static u32 table[64];
 static s8 bytes[16] = {1, -2, 3, -4, 5, -6, 7, -8, 9, -10, 11, -12, 13, -14, 15, -16};
 static s16 halves[8] = {1000, -2000, 3000, -4000, 5000, -6000, 7000, -8000};
 volatile u32 sink;
+volatile u32 sink2;     /* extras() feeds this, not the exit code */
+
+struct fields { u32 lo : 5, mid : 11, hi : 16; };
+
+/* Division by run-time values (div/divu, and the teq gcc adds for a zero divisor),
+ * conditional moves, sign extensions, bit fields (ext/ins), clo and msub. */
+static u32 extras(u32 h) {
+    u32 q = 0;
+    long long acc = 1;
+    for (u32 i = 1; i < 24; i++) {
+        u32 d = (h >> i) | 1u;
+        q += h / d + h % d;
+        int sd = (int)(i - 10) ? (int)(i - 10) : 3;
+        q += (u32)((int)(h ^ i) / sd) + (u32)((int)h % sd);
+        q += (h & i) ? (h >> 3) : (q << 2);
+        u32 z = h & 8u, nz = h & 16u;
+        q += z == 0 ? i : 7u;                        /* movz */
+        q += nz != 0 ? i : 9u;                       /* movn */
+        q += (u32)(s8)(h >> i) + (u32)(s16)(h >> (i / 2));
+        struct fields f;
+        f.lo = i; f.mid = h; f.hi = q;
+        *(volatile struct fields *)&f = f;
+        q += f.mid ^ f.hi ^ f.lo;
+        q += (u32)__builtin_clz(~(h | 1u) | 1u);
+        acc -= (long long)(int)h * (int)(i | q);
+        h = h * 1103515245u + 12345u;
+    }
+    return q ^ (u32)acc ^ (u32)(acc >> 32);
+}
 
 static u32 mix(u32 x, u32 y) {
     x ^= y << 7;
@@ -51,5 +80,6 @@ void __start(void) {
     u32 unaligned = ((struct unaligned_u32 *)(p + 5))->v;      /* lwl/lwr */
     ((struct unaligned_u32 *)(p + 9))->v = unaligned ^ bits;   /* swl/swr */
     sink = (u32)acc ^ (u32)(acc >> 32) ^ bits ^ unaligned;
+    sink2 = extras(sink);
     sys_exit((int)((sink ^ table[3]) & 0x7F));
 }
