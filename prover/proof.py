@@ -35,7 +35,7 @@ T = TypeVar("T")
 
 
 # ----------------------------------------------------------------------------- writer
-class _Writer:
+class ByteWriter:
     def __init__(self) -> None:
         self.parts: list[bytes] = []
 
@@ -87,14 +87,20 @@ class _Writer:
 
 
 # ----------------------------------------------------------------------------- reader
-class _Reader:
-    def __init__(self, data: bytes) -> None:
+class ByteReader:
+    """Reads the grammar's items from untrusted bytes; ``what`` names them in errors."""
+
+    def __init__(self, data: bytes, what: str = "proof") -> None:
         self.data = memoryview(data)
         self.pos = 0
+        self.what = what
+
+    def raw(self, n: int) -> bytes:
+        return bytes(self._take(n))
 
     def _take(self, n: int) -> memoryview:
         if n < 0 or self.pos + n > len(self.data):
-            raise VerificationError("proof bytes end early")
+            raise VerificationError(f"{self.what} bytes end early")
         out = self.data[self.pos:self.pos + n]
         self.pos += n
         return out
@@ -118,7 +124,7 @@ class _Reader:
         """A count whose items need at least ``min_item_bytes`` each of what remains."""
         n = self.u32()
         if n * max(min_item_bytes, 1) > len(self.data) - self.pos:
-            raise VerificationError("proof declares more items than its bytes can hold")
+            raise VerificationError(f"{self.what} declares more items than its bytes can hold")
         return n
 
     def blob(self) -> bytes:
@@ -127,7 +133,7 @@ class _Reader:
     def _words(self, n: int) -> np.ndarray:
         arr = np.frombuffer(self._take(4 * n), dtype="<u4").astype(np.uint32)
         if arr.size and int(arr.max()) >= P:
-            raise VerificationError("non-canonical field element in proof")
+            raise VerificationError(f"non-canonical field element in {self.what}")
         return arr
 
     def felts(self) -> np.ndarray:
@@ -137,7 +143,7 @@ class _Reader:
         rows = self.u32()
         cols = self.u32()
         if rows * cols * 4 > len(self.data) - self.pos or (cols == 0 and rows > 1 << 16):
-            raise VerificationError("proof declares a matrix larger than its bytes")
+            raise VerificationError(f"{self.what} declares a matrix larger than its bytes")
         return self._words(rows * cols).reshape(rows, cols)
 
     def seq(self, get: Callable[[], T], min_item_bytes: int = 1) -> list[T]:
@@ -146,34 +152,34 @@ class _Reader:
     def opt(self, get: Callable[[], T]) -> T | None:
         flag = self.u8()
         if flag > 1:
-            raise VerificationError("bad option flag in proof")
+            raise VerificationError(f"bad option flag in {self.what}")
         return get() if flag else None
 
     def done(self) -> None:
         if self.pos != len(self.data):
-            raise VerificationError("trailing bytes after proof")
+            raise VerificationError(f"trailing bytes after {self.what}")
 
 
 # ----------------------------------------------------------------------------- grammar
-def _put_merkle(w: _Writer, m: MerkleProof) -> None:
+def _put_merkle(w: ByteWriter, m: MerkleProof) -> None:
     w.seq(m.siblings, w.digest)
     w.seq(m.salts, w.blob)
 
 
-def _get_merkle(r: _Reader) -> MerkleProof:
+def _get_merkle(r: ByteReader) -> MerkleProof:
     return MerkleProof(r.seq(r.digest, DIGEST), r.seq(r.blob, 4))
 
 
-def _put_batch(w: _Writer, b: BatchOpening) -> None:
+def _put_batch(w: ByteWriter, b: BatchOpening) -> None:
     w.seq(b.rows, w.felts)
     _put_merkle(w, b.proof)
 
 
-def _get_batch(r: _Reader) -> BatchOpening:
+def _get_batch(r: ByteReader) -> BatchOpening:
     return BatchOpening(r.seq(r.felts, 4), _get_merkle(r))
 
 
-def _put_opening(w: _Writer, p: OpeningProof) -> None:
+def _put_opening(w: ByteWriter, p: OpeningProof) -> None:
     w.u64(p.batch_pow_nonce)
     w.opt(p.mask_root, w.digest)
     w.seq(p.query_openings, lambda q: (w.seq(q.rounds, lambda b: _put_batch(w, b)),
@@ -186,7 +192,7 @@ def _put_opening(w: _Writer, p: OpeningProof) -> None:
     w.seq(f.query_proofs, lambda q: w.seq(q.layers, lambda l: (w.matrix(l.values), _put_merkle(w, l.proof))))
 
 
-def _get_opening(r: _Reader) -> OpeningProof:
+def _get_opening(r: ByteReader) -> OpeningProof:
     nonce = r.u64()
     mask_root = r.opt(r.digest)
     queries = r.seq(lambda: QueryOpening(r.seq(lambda: _get_batch(r), 8), r.opt(lambda: _get_batch(r))), 5)
@@ -200,7 +206,7 @@ def _get_opening(r: _Reader) -> OpeningProof:
 
 def encode(proof: StarkProof, vk_digest: bytes, hiding: bool) -> bytes:
     """The byte form of ``proof`` made under the verifying key ``vk_digest``."""
-    w = _Writer()
+    w = ByteWriter()
     w.parts.append(MAGIC)
     w.u16(VERSION)
     w.u16(FLAG_HIDING if hiding else 0)
@@ -224,7 +230,7 @@ def decode(data: bytes) -> tuple[StarkProof, bytes, bool]:
         raise VerificationError("a proof is bytes")
     if len(data) > MAX_PROOF_BYTES:
         raise VerificationError("proof too large")
-    r = _Reader(bytes(data))
+    r = ByteReader(bytes(data))
     if bytes(r._take(4)) != MAGIC:
         raise VerificationError("not a zkMIPS STARK proof (bad magic)")
     version = r.u16()

@@ -30,7 +30,7 @@ import functools
 import json
 import os
 from dataclasses import dataclass, field as dc_field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from numba import njit, prange
@@ -141,25 +141,41 @@ def setup(system: System, params: FriParams = DEFAULT, hiding: bool | None = Non
     commitment is deterministic (fixed salts in hiding mode: the data is public), so the
     same system always gets the same digest."""
     hiding = any(t.private for t in system.tables) if hiding is None else bool(hiding)
-    system.check_buses_arity()
-    infos = []
     for t in system.tables:
-        if t.width == 0:
-            raise ValueError(f"table {t.name}: needs at least one main column")
         if t.pre_width and t.preprocessed is None:
             raise ValueError(f"table {t.name}: preprocessed columns declared but not set")
-        lay = logup.layout(system, t, hiding)
-        cons = tuple(t.constraints) + lay.constraints
-        infos.append(TableInfo(t, lay, cons, E.compile_program(cons), max(E.max_degree(cons), 1)))
     pre_items = [(Domain(_log2(t.preprocessed.shape[0])), t.preprocessed) for t in system.tables if t.pre_width]
     pre_heights = tuple(_log2(t.preprocessed.shape[0]) if t.pre_width else None for t in system.tables)
     pre_root, pre_data = None, None
     if pre_items:
         pcs = FriPcs(params, hiding=hiding, rng=np.random.default_rng(0))
         pre_root, pre_data = pcs.commit(pre_items)
-    digest = keccak256(VK_DOMAIN + _describe(system, params, hiding, pre_heights) + (pre_root or b""))
-    vk = VerifyingKey(system, params, hiding, pre_root, pre_heights, digest, infos)
-    return ProvingKey(vk, pre_data)
+    return ProvingKey(verifying_key(system, params, hiding, pre_root, pre_heights), pre_data)
+
+
+def verifying_key(system: System, params: FriParams, hiding: bool, pre_root: bytes | None,
+                  pre_log_heights: Sequence[int | None]) -> VerifyingKey:
+    """The verifying key of ``system`` whose preprocessed columns committed to ``pre_root``
+    (heights ``pre_log_heights``): what :func:`setup` derives, rebuilt by a verifier that
+    holds the root but not the preprocessed data (the tables' constraints never depend
+    on that data, only the commitment does)."""
+    system.check_buses_arity()
+    pre_log_heights = tuple(pre_log_heights)
+    if len(pre_log_heights) != len(system.tables):
+        raise ValueError("one preprocessed height per table is needed")
+    infos = []
+    for t, h in zip(system.tables, pre_log_heights):
+        if t.width == 0:
+            raise ValueError(f"table {t.name}: needs at least one main column")
+        if (h is None) != (t.pre_width == 0):
+            raise ValueError(f"table {t.name}: preprocessed height does not match its columns")
+        lay = logup.layout(system, t, hiding)
+        cons = tuple(t.constraints) + lay.constraints
+        infos.append(TableInfo(t, lay, cons, E.compile_program(cons), max(E.max_degree(cons), 1)))
+    if (pre_root is None) != all(h is None for h in pre_log_heights):
+        raise ValueError("a preprocessed root is needed exactly when a table has preprocessed columns")
+    digest = keccak256(VK_DOMAIN + _describe(system, params, hiding, pre_log_heights) + (pre_root or b""))
+    return VerifyingKey(system, params, hiding, pre_root, pre_log_heights, digest, infos)
 
 
 def _log2(n: int) -> int:
@@ -188,12 +204,16 @@ class StarkProof:
 @dataclass(frozen=True)
 class Statement:
     """What a verified proof establishes: the tables' public values and heights under
-    ``vk_digest``, and the totals of the open buses (for cross-proof balancing)."""
+    ``vk_digest``, the totals of the open buses, and the LogUp challenges those totals
+    were taken under (``logup_challenges`` = (z, beta)): a caller that knows what an open
+    bus must carry (a claim's input and journal, a neighbouring segment's boundary)
+    recomputes the expected total with them and compares."""
 
     vk_digest: bytes
     publics: dict[str, list[int]]
     log_heights: dict[str, int]
     open_bus_sums: dict[str, np.ndarray]
+    logup_challenges: tuple[np.ndarray, ...] = ()
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -347,13 +367,21 @@ def _source(data: CommittedData, index: int, log_N: int, maps: np.ndarray) -> E.
 
 
 # ----------------------------------------------------------------------------- prover
+#: The prover's stages, in order, as reported to ``prove(progress=...)``.
+PROVE_STAGES = ("check", "commit", "logup", "quotient", "open")
+
+
 def prove(pk: ProvingKey, traces: dict[str, np.ndarray], publics: dict[str, Sequence[int]] | None = None,
-          *, check: bool = True, rng: np.random.Generator | None = None) -> StarkProof:
+          *, check: bool = True, rng: np.random.Generator | None = None,
+          progress: Callable[[str], None] | None = None) -> StarkProof:
     """Prove that each table's trace satisfies its constraints and that the buses balance.
 
     ``check`` runs the debug checker first (clear errors for a bad witness); tests that
     build invalid proofs on purpose turn it off.  ``rng`` only makes hiding randomness
-    reproducible in tests (by default it comes from the OS's CSPRNG)."""
+    reproducible in tests (by default it comes from the OS's CSPRNG). ``progress`` is
+    called with each name of :data:`PROVE_STAGES` as that stage starts."""
+    report = progress or (lambda stage: None)
+    report("check")
     vk = pk.vk
     system = vk.system
     tables = system.tables
@@ -369,12 +397,14 @@ def prove(pk: ProvingKey, traces: dict[str, np.ndarray], publics: dict[str, Sequ
     committed = [np.hstack([m, logup.blind_columns(blinds[i.table.name], m.shape[0])]) if i.layout.blind_width else m
                  for i, m in zip(vk.infos, mains)]
     masks = [mask_degree(lh, vk.params, vk.hiding) for lh in log_heights]
+    report("commit")
     main_items = [(Domain(lh + extra), _randomise(m, h, rng) if vk.hiding else m)
                   for m, lh, h in zip(committed, log_heights, masks)]
     main_root, main_data = pcs.commit(main_items)
     tr.absorb_digest(main_root)
 
     # LogUp.
+    report("logup")
     challenges = [tr.sample_ext() for _ in range(logup.NUM_CHALLENGES)]
     perm_traces, bus_sums = _permutation_traces(vk, mains, pubs, challenges, blinds)
     perm_root, perm_data = None, None
@@ -388,6 +418,7 @@ def prove(pk: ProvingKey, traces: dict[str, np.ndarray], publics: dict[str, Sequ
                 tr.absorb_ext(s)
 
     # Quotients.
+    report("quotient")
     alpha = tr.sample_ext()
     pre_index = _index_of([t.pre_width > 0 for t in tables])
     perm_index = _index_of([p is not None for p in perm_traces])
@@ -401,6 +432,7 @@ def prove(pk: ProvingKey, traces: dict[str, np.ndarray], publics: dict[str, Sequ
     tr.absorb_digest(quotient_root)
 
     # Openings.
+    report("open")
     zeta = tr.sample_ext()
     rounds = []
     nexts = [_ext_mul_base(zeta, field.two_adic_generator(lh)) for lh in log_heights]
@@ -686,7 +718,8 @@ def _verify(vk: VerifyingKey, proof: StarkProof, expected: dict[str, Sequence[in
     pcs = FriPcs(vk.params, hiding=vk.hiding)
     pcs.verify(list(zip(roots, pcs_rounds)), proof.opening_proof, tr)
     return Statement(vk.digest, {t.name: list(pv) for t, pv in zip(tables, proof.publics)},
-                     {t.name: lh for t, lh in zip(tables, proof.log_heights)}, open_sums)
+                     {t.name: lh for t, lh in zip(tables, proof.log_heights)}, open_sums,
+                     tuple(np.asarray(c, dtype=np.uint32) for c in challenges))
 
 
 def _check_table(info: TableInfo, n: int, zeta: np.ndarray, cols: dict[str, list[np.ndarray]], publics: list[int],

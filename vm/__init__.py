@@ -6,7 +6,8 @@ Public surface::
     load_elf(bytes | path) -> Program
     execute(program, public_input, private_input, max_cycles) -> ExecutionResult
     trace(program, ...) -> Trace          # the executor with per-cycle rows recorded
-    image_id(program) -> bytes            # 32-byte keccak digest of the initial state
+    image_id(program) -> bytes            # 32-byte id receipts name the program by (prover setup)
+    content_digest(program) -> bytes      # 32-byte keccak digest of the initial state (cheap)
     Executor                              # resumable run: run(n), snapshot()
     Machine                               # bare machine for single-stepping
     VMError and its subclasses
@@ -18,12 +19,12 @@ from vm.errors import (
     VMError,
 )
 from vm.executor import ExecutionResult, Executor, execute
-from vm.image import image_id
+from vm.image import content_digest, image_id
 from vm.machine import Machine
 from vm.tracer import Trace, trace
 
 __all__ = [
-    "Program", "load_elf", "execute", "trace", "image_id", "Executor", "ExecutionResult",
+    "Program", "load_elf", "execute", "trace", "image_id", "content_digest", "Executor", "ExecutionResult",
     "Machine", "Trace", "VMError", "ElfError", "InstructionError", "MemoryFault",
     "SyscallError", "CycleLimitExceeded", "InputTooLarge",
 ]

@@ -1,4 +1,4 @@
-"""`zkmips`: execute MIPS programs, print image ids and prover parameters.
+"""`zkmips`: execute, prove and verify MIPS programs; print image ids and parameters.
 
 Every failure is reported as one line on stderr (``zkmips: error: ...``) with exit
 status 125, so that it cannot be mistaken for the guest's own exit code; ``--debug``
@@ -65,6 +65,104 @@ def cmd_image_id(args: argparse.Namespace) -> int:
     return 0
 
 
+def _preset(name: str):
+    from prover.security import PRESETS
+    if name not in PRESETS:
+        raise CliError(f"unknown preset {name!r} (choose from {', '.join(PRESETS)})")
+    return PRESETS[name]
+
+
+def cmd_prove(args: argparse.Namespace) -> int:
+    import time
+
+    from tqdm import tqdm
+
+    from prover.zkmips.prove import STAGES, prove
+    program = _load_program(args.program)
+    public = _read_file(args.input, "input") or b""
+    private = _read_file(args.private_input, "private input") or b""
+    params = _preset(args.preset)
+    start = time.perf_counter()
+    with tqdm(total=len(STAGES), desc="prove", unit="stage", disable=args.quiet,
+              bar_format="{desc:<22} {bar} {n_fmt}/{total_fmt} [{elapsed}]") as bar:
+        def progress(stage: str) -> None:
+            bar.set_description_str(f"prove: {stage}")
+            bar.update(STAGES.index(stage) - bar.n)
+
+        receipt = prove(program, public, private, params=params, max_cycles=args.max_cycles or 1 << 21,
+                        progress=progress)
+        data = receipt.encode()
+        bar.set_description_str("prove: done")
+        bar.update(len(STAGES) - bar.n)
+    try:
+        with open(args.output, "wb") as f:
+            f.write(data)
+    except OSError as e:
+        raise CliError(f"cannot write receipt {args.output}: {e.strerror}") from None
+    seconds = time.perf_counter() - start
+    c = receipt.claim
+    summary = {"cycles": c.cycles, "seconds": round(seconds, 3), "receipt_bytes": len(data),
+               "exit_code": c.exit_code, "image_id": c.image_id.hex(), "receipt": args.output}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"proved {c.cycles} cycles in {seconds:.2f} s ({c.cycles / seconds:,.0f} cycles/s); "
+              f"receipt {len(data):,} bytes -> {args.output}; exit code {c.exit_code}")
+    return 0
+
+
+def _read_receipt(path: str) -> bytes:
+    data = _read_file(path, "receipt")
+    assert data is not None
+    return data
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from prover.errors import VerificationError
+    from prover.zkmips.receipt import verify_receipt
+    expected = None
+    if args.image_id is not None:
+        try:
+            expected = bytes.fromhex(args.image_id)
+        except ValueError:
+            raise CliError("--image-id must be 64 hex digits") from None
+        if len(expected) != 32:
+            raise CliError("--image-id must be 64 hex digits")
+    try:
+        claim = verify_receipt(_read_receipt(args.receipt), expected, allow_insecure=args.allow_insecure)
+    except VerificationError as e:
+        print(f"zkmips: invalid receipt: {e}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(claim.to_json()))
+    else:
+        print(f"valid: image {claim.image_id.hex()}, exit code {claim.exit_code}, {claim.cycles} cycles, "
+              f"journal {len(claim.journal)} bytes")
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from prover.errors import VerificationError
+    from prover.zkmips.receipt import decode
+    data = _read_receipt(args.receipt)
+    try:
+        rec = decode(data)
+        shape = rec.proof_shape
+    except VerificationError as e:
+        raise CliError(f"malformed receipt: {e}") from None
+    out = {**rec.claim.to_json(), "input": rec.claim.input.hex(), "input_read": rec.input_read,
+           "entry": f"0x{rec.entry:08x}", "receipt_bytes": len(data), "verified": False, **shape}
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for key, value in out.items():
+            if key != "tables":
+                print(f"{key:<14} {value}")
+        for name, t in shape["tables"].items():
+            print(f"  table {name:<16} 2^{t['log_height']} rows, {t['publics']} public values")
+    return 0
+
+
 def cmd_params(args: argparse.Namespace) -> int:
     from prover import security
     report = security.params_report(security.DEFAULT)
@@ -90,9 +188,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the journal")
     p.set_defaults(func=cmd_execute)
 
-    p = sub.add_parser("image-id", help="print the program's image id")
+    p = sub.add_parser("image-id", help="print the program's image id (what its receipts claim)")
     p.add_argument("program")
     p.set_defaults(func=cmd_image_id)
+
+    p = sub.add_parser("prove", help="execute a program and prove it: write a receipt")
+    p.add_argument("program", help="static little-endian MIPS32 ELF executable")
+    p.add_argument("--input", metavar="FILE", help="public input (fd 0); default: empty")
+    p.add_argument("--private-input", metavar="FILE", help="private input (fd 3), kept secret by the proof")
+    p.add_argument("-o", "--output", metavar="RECEIPT", required=True, help="where to write the receipt")
+    p.add_argument("--preset", default="default", help="FRI preset (default, compact; tests: INSECURE_FAST_TEST_PARAMS)")
+    p.add_argument("--max-cycles", type=int, metavar="N", help="refuse runs longer than N cycles")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_prove)
+
+    p = sub.add_parser("verify", help="verify a receipt; print its claim only if valid")
+    p.add_argument("receipt")
+    p.add_argument("--image-id", metavar="HEX", help="also require this image id")
+    p.add_argument("--json", action="store_true", help="print the claim as JSON")
+    p.add_argument("--allow-insecure", action="store_true", help="accept the insecure test preset (tests only)")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("inspect", help="print a receipt's claim and proof shape without verifying it")
+    p.add_argument("receipt")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_inspect)
 
     p = sub.add_parser("params", help="print the prover's soundness parameters")
     p.add_argument("--json", action="store_true")

@@ -6,9 +6,9 @@ tables depend on the program: they are its verifying key's preprocessed part);
 lookup multiplicities counted from the finished traces (so they cannot disagree with the
 AIR). docs/zkmips.md explains the design.
 
-Status (issue [3/7]): the CPU, ALU, HI/LO, memory-operation and memory tables are wired
-together; system calls are handed to the ``syscall`` bus, which a Syscall table must
-receive (``extra_tables``) for a run to be provable.
+The system has two open buses, ``input`` and ``journal``: the Syscall tables send the
+bytes a run read from its public input and wrote to its journal, and the verifier checks
+their totals against the claim (:mod:`prover.zkmips.claim`).
 """
 
 from __future__ import annotations
@@ -18,13 +18,19 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from prover.air import Table
+from prover.air import System, Table
 from prover.zkmips import add_sub, bitmanip, bitwise, divrem, lookup, lt, mem_instr, mul, shift
+from prover.zkmips import syscall as S
 from prover.zkmips import cpu as C
 from prover.zkmips import memory as M
 from prover.zkmips import program as P
 from prover.zkmips import witness as W
+from prover.zkmips.spec import BUS_INPUT, BUS_JOURNAL
 from vm.isa import OP
+from vm.syscall_log import SyscallRecord
+
+#: Buses balanced by the verifier against the claim, not inside the proof.
+OPEN_BUSES = frozenset({BUS_INPUT, BUS_JOURNAL})
 
 ALU_TABLES: dict[str, tuple[str, ...]] = {
     add_sub.TABLE_NAME: ("addu", "subu", "add", "sub"),
@@ -45,30 +51,60 @@ class ExecutionWitness:
     sends: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
 
-def build_tables(program_rows: np.ndarray, image: M.MemoryImage, extra: Sequence[Table] = ()) -> list[Table]:
-    """All tables of a program's execution proof (``extra``: tables still outside this list)."""
+def build_tables(program_rows: np.ndarray, image: M.MemoryImage) -> list[Table]:
+    """All tables of a program's execution proof. ``image`` must include the kernel cells
+    (:func:`syscall.kernel_image`): the Image table fixes them like any other cell."""
     return [P.build_program_table(rows=program_rows), C.build_cpu(), add_sub.build_add_sub(),
             bitwise.build_bitwise(), lt.build_lt(), shift.build_shift(), bitmanip.build_bitmanip(),
             mul.build_mul(), divrem.build_divrem(), mem_instr.build_mem_instr(), M.build_image(image),
-            M.build_memory(), *extra, lookup.build_byte(), lookup.build_range16()]
+            M.build_memory(), *S.syscall_tables(), lookup.build_byte(), lookup.build_range16()]
+
+
+def build_system(tables: Sequence[Table]) -> System:
+    return System(list(tables), open_buses=OPEN_BUSES)
+
+
+def verifier_tables() -> list[Table]:
+    """The tables with placeholder preprocessed data: a verifier needs their constraints
+    and buses, which never depend on that data (the verifying key carries only its
+    commitment and heights; :func:`prover.stark.verifying_key`)."""
+    return build_tables(np.zeros((2, len(P.FIELDS)), np.uint32), M.MemoryImage(np.zeros(0), np.zeros(0)))
 
 
 def _pick(events: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
     return {k: v[mask] for k, v in events.items()}
 
 
-def execution_witness(rows: np.ndarray, program_rows: np.ndarray, image: M.MemoryImage, *,
-                      extra_accesses: dict[str, np.ndarray] | None = None,
-                      extra_traces: Callable[[M.MemoryEvents], dict[str, np.ndarray]] | None = None,
-                      check: bool = True) -> ExecutionWitness:
-    """Traces of every table for the traced run ``rows`` (all cycles, from the start).
+@dataclass
+class RunIO:
+    """What a run exchanged with its kernel: the syscall records (``vm.syscall_log``), the
+    inputs, and the journal the VM produced (cross-checked against the records)."""
+    records: Sequence[SyscallRecord]
+    public_input: bytes
+    private_input: bytes
+    program_end: int
+    journal: bytes
 
-    ``extra_accesses`` (key, ts, value, is_write) are accesses made by tables outside the
-    CPU (the Syscall table); ``extra_traces`` builds those tables' traces once the
-    memory history is known."""
+
+def execution_witness(rows: np.ndarray, program_rows: np.ndarray, image: M.MemoryImage, io: RunIO, *,
+                      check: bool = True) -> ExecutionWitness:
+    """Traces of every table for the traced run ``rows`` (all cycles, from the start) whose
+    system calls ``io`` describes. Raises ValueError, in one line, for a run that cannot
+    be proven (an unsupported instruction or system call)."""
+    sys_wit = S.syscall_witness(io.records, io.public_input, io.private_input, io.program_end, io.journal)
+    return _witness(rows, program_rows, image, sys_wit.accesses,
+                    lambda accesses: S.syscall_traces(sys_wit, accesses), {S.SYSCALL_TABLE: sys_wit.publics}, check)
+
+
+def _witness(rows: np.ndarray, program_rows: np.ndarray, image: M.MemoryImage, extra_accesses: dict[str, np.ndarray],
+             extra_traces: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]],
+             extra_publics: dict[str, list[int]], check: bool) -> ExecutionWitness:
+    """The CPU-side witness with the accesses ``extra_accesses`` of the other tables merged
+    into the memory history; ``extra_traces`` builds those tables' traces from their
+    accesses' derived witness (same order, with prev_value/prev_ts)."""
     ev = W.cpu_events(rows, program_rows)
     slots = W.cpu_accesses(ev)
-    parts = [slots[s] for s, _ in C.SLOTS] + ([extra_accesses] if extra_accesses else [])
+    parts = [slots[s] for s, _ in C.SLOTS] + [extra_accesses]
     cat = {k: np.concatenate([p[k] for p in parts]) for k in ("key", "ts", "value", "is_write")}
     history = M.access_events(cat["key"], cat["ts"], cat["value"], cat["is_write"], image, check=check)
     prev: dict[str, dict[str, np.ndarray]] = {}
@@ -102,9 +138,9 @@ def execution_witness(rows: np.ndarray, program_rows: np.ndarray, image: M.Memor
     traces[mem_instr.TABLE_NAME] = mem_instr.mem_instr_trace(sends["memop"], check=check)
     traces[M.IMAGE_TABLE] = M.image_trace(image)
     traces[M.MEMORY_TABLE] = M.memory_trace(history.cells, check=check)
-    if extra_traces is not None:
-        traces.update(extra_traces(history))
-    publics = {C.TABLE_NAME: [int(rows[0, W.COL["pc"]]), int(rows[0, W.COL["next_pc"]]), int(rows.shape[0])]}
+    traces.update(extra_traces({k: v[at:] for k, v in history.accesses.items()}))
+    publics = {C.TABLE_NAME: [int(rows[0, W.COL["pc"]]), int(rows[0, W.COL["next_pc"]]), int(rows.shape[0])],
+               **extra_publics}
     return ExecutionWitness(traces, publics, history, ev, sends)
 
 

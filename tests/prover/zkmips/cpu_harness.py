@@ -1,6 +1,5 @@
 """Build and trace the bare guest (tests/prover/zkmips/bare/kernel.c) and prove it with the
-CPU and every table it feeds. Until the Syscall table lands, a test-only ``syscall_sink``
-table receives the CPU's ``syscall`` tuples: the guest's only system call is its exit."""
+whole machine (prover.zkmips.machine): the guest's only system call is its exit."""
 
 from __future__ import annotations
 
@@ -11,15 +10,15 @@ from pathlib import Path
 import numpy as np
 
 import vm
-from prover.air import Table
 from prover.zkmips import machine as MC
 from prover.zkmips import memory as M
 from prover.zkmips import program as P
-from prover.zkmips.alu_words import table_height
-from prover.zkmips.spec import BUS_SYSCALL, TS_PER_CYCLE
+from prover.zkmips import syscall as S
+from vm.executor import Executor
+from vm.syscall_log import SyscallLog
+from vm.tracer import iter_trace
 
 BARE = Path(__file__).resolve().parent / "bare" / "kernel.c"
-SINK = "syscall_sink"
 
 
 @lru_cache(maxsize=None)
@@ -31,39 +30,22 @@ def bare_elf(opt: str, build_dir: str) -> bytes:
     return out.read_bytes()
 
 
-def syscall_sink() -> Table:
-    """Receives ``(ts,)`` for each syscall row (test scaffolding, not part of the prover)."""
-    t = Table(SINK)
-    ts, m = t.mains("ts", "m")
-    t.assert_bool(m)
-    t.receive(BUS_SYSCALL, [ts], m)
-    return t
-
-
-def sink_trace(ts: np.ndarray) -> np.ndarray:
-    out = np.zeros((table_height(ts.size), 2), dtype=np.uint32)
-    out[: ts.size, 0] = ts
-    out[: ts.size, 1] = 1
-    return out
-
-
 class BareRun:
     """One traced run of the bare guest and its complete witness."""
 
     def __init__(self, elf: bytes):
         self.program = vm.load_elf(elf)
-        tr = vm.trace(self.program)
-        self.result = tr.result
-        self.rows = np.concatenate([c.rows for c in tr.chunks])
+        ex = Executor.for_program(self.program)
+        log = SyscallLog.attach(ex)
+        self.rows = np.concatenate([c.rows for c in iter_trace(ex, 1 << 20, 1 << 22)])
+        self.result = ex.result()
+        self.io = MC.RunIO(log.records, b"", b"", self.program.end, self.result.journal)
         self.program_rows = P.program_rows(self.program)
-        self.image = M.memory_image(self.program)
-        self.tables = MC.build_tables(self.program_rows, self.image, extra=[syscall_sink()])
+        self.image = S.kernel_image(M.memory_image(self.program), self.program.end)
+        self.tables = MC.build_tables(self.program_rows, self.image)
 
     def witness(self, check: bool = True) -> MC.ExecutionWitness:
-        w = MC.execution_witness(self.rows, self.program_rows, self.image, check=check)
-        sys_rows = np.nonzero(w.cpu.fields["is_syscall"] == 1)[0]
-        w.traces[SINK] = sink_trace(TS_PER_CYCLE * (sys_rows + 1))
-        return w
+        return MC.execution_witness(self.rows, self.program_rows, self.image, self.io, check=check)
 
 
 class ExecutionProver:
@@ -74,7 +56,7 @@ class ExecutionProver:
         from prover.air import System
 
         self.run = run
-        self.system = System(run.tables)
+        self.system = MC.build_system(run.tables)
         self.pk = stark.setup(self.system, params)
         self.honest = run.witness()
 
