@@ -14,6 +14,7 @@ import numpy as np
 from prover import field
 from prover.air import Table
 from prover.expr import Expr, ExprLike, lift
+from prover.zkmips.heights import table_height  # noqa: F401  (re-exported)
 
 MASK32 = 0xFFFFFFFF
 
@@ -35,11 +36,6 @@ def top_bit_remainder(limb: ExprLike, bit: ExprLike) -> Expr:
 def pow2_of_bits(b0: ExprLike, b1: ExprLike, b2: ExprLike) -> Expr:
     """``2^(b0 + 2 b1 + 4 b2)`` for boolean b0..b2 (degree 3): (1+b0)(1+3b1)(1+15b2)."""
     return (lift(b0) + 1) * (lift(b1) * 3 + 1) * (lift(b2) * 15 + 1)
-
-
-def table_height(rows: int) -> int:
-    """Trace height for ``rows`` real rows: the next power of two, at least 8."""
-    return max(8, 1 << max(rows - 1, 0).bit_length())
 
 
 def event_words(events: Mapping[str, object], names: Sequence[str], table: str) -> tuple[int, dict[str, np.ndarray]]:

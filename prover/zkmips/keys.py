@@ -32,6 +32,7 @@ from prover.zkmips import machine as MC
 from prover.zkmips import memory as M
 from prover.zkmips import program as P
 from prover.zkmips import syscall as S
+from prover.zkmips.heights import check_preset
 from vm.elf import Program, load_elf
 from vm.image import content_digest
 
@@ -69,6 +70,7 @@ class ProgramKey:
     def setup(cls, program: Program | bytes, params: FriParams = DEFAULT) -> "ProgramKey":
         if not isinstance(program, Program):
             program = load_elf(program)
+        check_preset(stark.min_hiding_rows(params), params.name)
         rows = P.program_rows(program)
         image = S.kernel_image(M.memory_image(program), program.end)
         tables = MC.build_tables(rows, image)

@@ -41,6 +41,7 @@ import numpy as np
 
 from prover.air import Table
 from prover.expr import Expr, ExprLike
+from prover.zkmips.heights import table_height  # noqa: F401  (re-exported)
 from prover.field import P
 from prover.keccak import keccak256
 from prover.zkmips.spec import BUS_MEM, BUS_RANGE16, REGISTER_KEY_BASE, Word, range_check_bytes
@@ -73,11 +74,6 @@ def word_limbs_array(words: np.ndarray) -> np.ndarray:
     """``uint32[n, 4]``: the little-endian byte limbs of each 32-bit word."""
     w = np.asarray(words, dtype=np.uint64).reshape(-1, 1)
     return ((w >> np.array([0, 8, 16, 24], dtype=np.uint64)) & 0xFF).astype(np.uint32)
-
-
-def table_height(rows: int) -> int:
-    """The next power of two >= max(rows, 8): the height of a table with ``rows`` rows."""
-    return max(8, 1 << max(rows - 1, 0).bit_length())
 
 
 # ----------------------------------------------------------------------------- the image

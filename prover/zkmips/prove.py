@@ -36,6 +36,11 @@ MAX_PROOF_CYCLES = 1 << 21
 STAGES = ("setup", "execute", "witness", *stark.PROVE_STAGES, "encode")
 
 
+#: Test-only fault injection: alters a finished witness (traces, publics) and returns the
+#: claim to put in the receipt; the prover then proves whatever it was given.
+Fault = Callable[[MC.ExecutionWitness, Claim], Claim]
+
+
 class NotProvableError(ValueError):
     """The run cannot be proven (too long, an unsupported instruction or system call);
     ``str(e)`` is one line that says which and where."""
@@ -43,9 +48,11 @@ class NotProvableError(ValueError):
 
 def prove(elf: Program | bytes, public_input: bytes = b"", private_input: bytes = b"", *, params: FriParams = DEFAULT,
           max_cycles: int = MAX_PROOF_CYCLES, progress: Callable[[str], None] | None = None,
-          check: bool = False) -> Receipt:
+          check: bool = False, fault: Fault | None = None) -> Receipt:
     """The receipt of running ``elf`` on the inputs. ``check`` also runs the engine's
-    debug checker before proving (slow; a bug-hunting aid)."""
+    debug checker before proving (slow; a bug-hunting aid). ``fault`` is the test-only
+    hook that builds dishonest receipts (it turns ``check`` off, so the verifier alone
+    must catch the fault)."""
     report = progress or (lambda stage: None)
     if len(public_input) > MAX_IO_BYTES:
         raise NotProvableError(f"public input of {len(public_input)} bytes exceeds the limit of {MAX_IO_BYTES}")
@@ -66,11 +73,24 @@ def prove(elf: Program | bytes, public_input: bytes = b"", private_input: bytes 
         wit = MC.execution_witness(rows, key.program_rows, key.image, io)
     except ValueError as e:
         raise NotProvableError(str(e)) from None
+    claim = Claim(key.image_id, bytes(public_input), bytes(result.journal), result.exit_code, result.cycles)
     traces = MC.with_lookups(key.tables, wit.traces, wit.publics)
+    if fault is not None:
+        claim, check = fault(wit, claim), False
+        traces = _forged_traces(key, wit, traces)
     proof = stark.prove(key.pk, traces, wit.publics, check=check, progress=report)
     report("encode")
-    claim = Claim(key.image_id, bytes(public_input), bytes(result.journal), result.exit_code, result.cycles)
     vk = key.pk.vk
     input_read = wit.publics[SYSCALL_TABLE][PUBLICS.index("input_read")]
     return Receipt(claim, params.name, vk.pre_root, vk.pre_log_heights, key.entry, input_read,
                    stark_bytes.encode(proof, vk.digest, vk.hiding))
+
+
+
+def _forged_traces(key, wit: MC.ExecutionWitness, honest: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A forged witness with lookup multiplicities recounted when its lookups are legal,
+    else the honest counts (the lookup buses must then catch the forgery)."""
+    try:
+        return MC.with_lookups(key.tables, wit.traces, wit.publics)
+    except ValueError:
+        return {**honest, **wit.traces}
