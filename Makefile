@@ -46,6 +46,7 @@ run: setup guests
 bench: setup guests
 	$(PY) bench/vm.py
 	$(PY) bench/stark.py
+	$(PY) bench/prove.py
 
 clean:
 	$(MAKE) -s -C guests clean

@@ -117,7 +117,7 @@ def _parse(data: bytes, name: str) -> Program:
         if ptype != "PT_LOAD":
             continue
         off, filesz, memsz, vaddr = seg["p_offset"], seg["p_filesz"], seg["p_memsz"], seg["p_vaddr"]
-        if off + filesz > len(data):
+        if filesz and off + filesz > len(data):     # a bss-only segment's offset may lie past the end
             raise ElfError(f"truncated ELF file: segment at 0x{vaddr:08x} needs bytes up to {off + filesz}, file has {len(data)}")
         if memsz < filesz or vaddr + memsz > 1 << 32:
             raise ElfError(f"corrupt ELF segment at 0x{vaddr:08x}")

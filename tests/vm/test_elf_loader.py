@@ -86,3 +86,15 @@ def test_missing_file():
     with pytest.raises(vm.ElfError) as info:
         vm.load_elf("/nonexistent/prog.elf")
     assert "cannot read" in str(info.value)
+
+
+def test_bss_only_segment_past_the_end_of_the_file(compile_c):
+    """ld places a bss-only PT_LOAD (file size 0) at an offset past a small file's end;
+    Linux and qemu run it, so the loader must too (nothing is read from the file)."""
+    src = "static volatile unsigned t[1024];\nvoid __start(void) { t[3] = 5;\n" \
+          "  register long v0 asm(\"$2\") = 4001; register long a0 asm(\"$4\") = t[3];\n" \
+          "  asm volatile(\"syscall\" :: \"r\"(v0), \"r\"(a0)); for (;;) ; }\n"
+    elf = compile_c(src, "-O1", ("-nostdlib", "-mno-abicalls", "-fno-pic")).read_bytes()
+    program = vm.load_elf(elf)
+    assert any(len(s.data) == 0 and s.memsz > 0 for s in program.segments)
+    assert vm.execute(program).exit_code == 5
