@@ -102,12 +102,15 @@ def _bitrev_coset_points(log_n: int, shift: int) -> np.ndarray:
 @dataclass
 class CommittedData:
     """The prover's side of one commitment: the tree (which holds the
-    bit-reversed extensions), the domains and the original evaluations."""
+    bit-reversed extensions) and the domains.
+
+    The original evaluations are not kept: the extension's first ``n`` rows (``n``
+    = the domain's size, which bounds the degree) determine each polynomial as well,
+    so keeping both would double the prover's largest allocation for nothing."""
 
     root: bytes
     tree: MerkleTree
     domains: list[Domain]
-    evals: list[np.ndarray]
     log_blowup: int
 
     def lde_log_height(self, i: int) -> int:
@@ -129,12 +132,19 @@ class CommittedData:
         if domain.shift == GENERATOR and domain.size <= lde.shape[0]:
             head = lde[:domain.size]
             return head.copy() if bit_reversed else _permute_rows(head, fri.bit_reverse_indices(domain.log_n))
-        src = self.domains[i]
-        out = coset_lde(self.evals[i], domain.log_n - src.log_n, domain.shift * pow(src.shift, P - 2, P) % P) \
+        values, src = self.interpolation_rows(i)
+        out = coset_lde(values, domain.log_n - src.log_n, domain.shift * pow(src.shift, P - 2, P) % P) \
             if domain.log_n >= src.log_n else None
         if out is None:
             raise ValueError(f"domain of size {domain.size} is smaller than the polynomials' degree bound")
         return _permute_rows(out, fri.bit_reverse_indices(domain.log_n)) if bit_reversed else out
+
+    def interpolation_rows(self, i: int) -> tuple[np.ndarray, Domain]:
+        """Matrix ``i``'s polynomials on ``GENERATOR * H_n`` (natural order, a copy),
+        ``n`` its domain's size: enough points to interpolate them."""
+        log_n = self.domains[i].log_n
+        head = self.tree.matrices[i][:1 << log_n]
+        return _permute_rows(head, fri.bit_reverse_indices(log_n)), Domain(log_n, GENERATOR)
 
 
 @dataclass
@@ -403,6 +413,12 @@ def evaluate_at(evals: np.ndarray, domain: Domain, z: np.ndarray,
     return field.ext_mul(sums, scale)
 
 
+def _evaluate_matrix(data: CommittedData, i: int, points: Sequence[np.ndarray],
+                     inverses: _InverseCache) -> list[np.ndarray]:
+    values, domain = data.interpolation_rows(i)
+    return [evaluate_at(values, domain, z, inverses) for z in points]
+
+
 def _absorb_round(transcript: Transcript, root: bytes, values: Sequence[Sequence[np.ndarray]]) -> None:
     transcript.absorb_digest(root)
     for per_matrix in values:
@@ -462,7 +478,7 @@ class FriPcs:
         """Commit to matrices of evaluations, each on its domain (natural order)."""
         if not items:
             raise ValueError("commit needs at least one matrix")
-        domains, evals, ldes = [], [], []
+        domains, ldes = [], []
         lb = self.params.log_blowup
         for domain, matrix in items:
             matrix = np.asarray(matrix)
@@ -475,9 +491,8 @@ class FriPcs:
             _bit_reverse_rows_inplace(lde, fri.bit_reverse_indices(domain.log_n + lb))
             ldes.append(lde)
             domains.append(domain)
-            evals.append(matrix)
         root, tree = commit_matrices(ldes, self._salts([m.shape[0] for m in ldes]))
-        return root, CommittedData(root, tree, domains, evals, lb)
+        return root, CommittedData(root, tree, domains, lb)
 
     # ------------------------------------------------------------------ open
     def open(self, rounds: Sequence[tuple[CommittedData, Sequence[Sequence[np.ndarray]]]],
@@ -494,8 +509,7 @@ class FriPcs:
                 raise ValueError(f"need a point list per committed matrix ({len(data.domains)}), got {len(points)}")
             if any(len(pts) == 0 for pts in points):
                 raise ValueError("every committed matrix needs at least one opening point (the verifier reads widths from them)")
-            per_round = [[evaluate_at(ev, dom, z, inverses) for z in pts]
-                         for ev, dom, pts in zip(data.evals, data.domains, points)]
+            per_round = [_evaluate_matrix(data, m, pts, inverses) for m, pts in enumerate(points)]
             opened.append(per_round)
             _absorb_round(transcript, data.root, per_round)
 

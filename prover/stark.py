@@ -386,6 +386,7 @@ def prove(pk: ProvingKey, traces: dict[str, np.ndarray], publics: dict[str, Sequ
     system = vk.system
     tables = system.tables
     mains, pubs, log_heights = _validated_inputs(vk, traces, publics or {}, check)
+    del traces            # memory: a caller that hands over its only reference frees it as we go
     pcs = FriPcs(vk.params, hiding=vk.hiding, rng=rng)
     tr = Transcript(TRANSCRIPT_LABEL)
     _absorb_header(tr, vk, log_heights, pubs)
@@ -401,17 +402,22 @@ def prove(pk: ProvingKey, traces: dict[str, np.ndarray], publics: dict[str, Sequ
     main_items = [(Domain(lh + extra), _randomise(m, h, rng) if vk.hiding else m)
                   for m, lh, h in zip(committed, log_heights, masks)]
     main_root, main_data = pcs.commit(main_items)
+    del committed, main_items             # the extension in main_data is all that is needed now
     tr.absorb_digest(main_root)
 
     # LogUp.
     report("logup")
     challenges = [tr.sample_ext() for _ in range(logup.NUM_CHALLENGES)]
     perm_traces, bus_sums = _permutation_traces(vk, mains, pubs, challenges, blinds)
+    del mains
+    has_perm = [p is not None for p in perm_traces]
     perm_root, perm_data = None, None
     perm_items = [(Domain(lh + extra), _randomise(p, h, rng) if vk.hiding else p)
                   for p, lh, h in zip(perm_traces, log_heights, masks) if p is not None]
+    del perm_traces
     if perm_items:
         perm_root, perm_data = pcs.commit(perm_items)
+        del perm_items
         tr.absorb_digest(perm_root)
         for s in bus_sums:
             if len(s):
@@ -421,7 +427,7 @@ def prove(pk: ProvingKey, traces: dict[str, np.ndarray], publics: dict[str, Sequ
     report("quotient")
     alpha = tr.sample_ext()
     pre_index = _index_of([t.pre_width > 0 for t in tables])
-    perm_index = _index_of([p is not None for p in perm_traces])
+    perm_index = _index_of(has_perm)
     chunk_items: list[tuple[Domain, np.ndarray]] = []
     for ti, (info, lh, pv) in enumerate(zip(vk.infos, log_heights, pubs)):
         k = num_chunks(info.degree, lh, masks[ti])
@@ -429,6 +435,8 @@ def prove(pk: ProvingKey, traces: dict[str, np.ndarray], publics: dict[str, Sequ
                              (main_data, ti), (pk.pre_data, pre_index[ti]), (perm_data, perm_index[ti]))
         chunk_items += _chunks(q, lh, k, masks[ti], rng)
     quotient_root, quotient_data = pcs.commit(chunk_items)
+    num_chunk_items = len(chunk_items)
+    del chunk_items
     tr.absorb_digest(quotient_root)
 
     # Openings.
@@ -440,8 +448,8 @@ def prove(pk: ProvingKey, traces: dict[str, np.ndarray], publics: dict[str, Sequ
         rounds.append((pk.pre_data, [[zeta, nexts[i]] for i, t in enumerate(tables) if t.pre_width]))
     rounds.append((main_data, [[zeta, nx] for nx in nexts]))
     if perm_data is not None:
-        rounds.append((perm_data, [[zeta, nexts[i]] for i, p in enumerate(perm_traces) if p is not None]))
-    rounds.append((quotient_data, [[zeta] for _ in chunk_items]))
+        rounds.append((perm_data, [[zeta, nexts[i]] for i, p in enumerate(has_perm) if p]))
+    rounds.append((quotient_data, [[zeta] for _ in range(num_chunk_items)]))
     opened, opening_proof = pcs.open(rounds, tr, check_degree=check)
     return StarkProof(log_heights, pubs, main_root, perm_root, bus_sums, quotient_root, opened, opening_proof)
 

@@ -78,13 +78,23 @@ def prove(elf: Program | bytes, public_input: bytes = b"", private_input: bytes 
     if fault is not None:
         claim, check = fault(wit, claim), False
         traces = _forged_traces(key, wit, traces)
-    proof = stark.prove(key.pk, traces, wit.publics, check=check, progress=report)
+    publics = wit.publics
+    del wit, rows                        # memory: the engine frees each trace once committed
+    proof = stark.prove(key.pk, _handed_over(traces), publics, check=check, progress=report)
     report("encode")
     vk = key.pk.vk
-    input_read = wit.publics[SYSCALL_TABLE][PUBLICS.index("input_read")]
+    input_read = publics[SYSCALL_TABLE][PUBLICS.index("input_read")]
     return Receipt(claim, params.name, vk.pre_root, vk.pre_log_heights, key.entry, input_read,
                    stark_bytes.encode(proof, vk.digest, vk.hiding))
 
+
+
+def _handed_over(traces: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A new dict with the arrays moved out of ``traces`` (left empty), so that the
+    engine holds the only references and frees each trace when done with it."""
+    out = dict(traces)
+    traces.clear()
+    return out
 
 
 def _forged_traces(key, wit: MC.ExecutionWitness, honest: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -233,7 +233,6 @@ def _forge(monkeypatch, pk, traces, publics, table: str, target: str, seed: int 
     info, n, zeta, cols = args[0], args[1], args[2], args[3]
     chunk_vals = list(args[9])
     lh = n.bit_length() - 1
-    extra = 1 if pk.vk.hiding else 0
     if target == "chunk":
         opened_q0 = proof1.opened[-1][_chunk_index(pk.vk, proof1, table)][0]
 
@@ -242,19 +241,23 @@ def _forge(monkeypatch, pk, traces, publics, table: str, target: str, seed: int 
             vals[0] = field.ext_add(u, stark._recombine_ext(np.vstack([np.zeros((1, 4), np.uint32), opened_q0[1:]]))[0])
             return _residual(*args[:9], vals)
         u = _solve_affine(residual)
-        want_domain, want_point, row = pcs.Domain(lh + extra, GENERATOR), zeta, 0
+        want_point, row, honest_value = zeta, 0, opened_q0
     else:
         def residual(u):
             c = {k: [v.copy() for v in vs] for k, vs in cols.items()}
             c[E.MAIN][1][0] = u
             return _residual(info, n, zeta, c, *args[4:])
         u = _solve_affine(residual)
-        want_domain, want_point, row = pcs.Domain(lh + extra), stark._ext_mul_base(zeta, field.two_adic_generator(lh)), 0
+        main_round = 0 if pk.vk.pre_root is None else 1
+        ti = [t.name for t in pk.vk.system.tables].index(table)
+        want_point, row = stark._ext_mul_base(zeta, field.two_adic_generator(lh)), 0
+        honest_value = proof1.opened[main_round][ti][1]
+    # The target matrix is the one whose honest value at the point is the honest opening.
     honest_eval = pcs.evaluate_at
 
     def evil_eval(evals, domain, z, inverses=None):
         out = honest_eval(evals, domain, z, inverses)
-        if domain == want_domain and np.array_equal(z, want_point):
+        if np.array_equal(z, want_point) and np.array_equal(out, honest_value):
             out = out.copy()
             out[row] = u
         return out
