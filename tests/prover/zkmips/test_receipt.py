@@ -1,8 +1,8 @@
 """Receipts end to end: prove a guest, verify the receipt, and reject every change to it.
 
-The guest (no C library, raw system calls) reads its public and private input, writes a
-digest-like mix of both to the journal and exits with a code computed from them, so the
-claim's input, journal and exit code all depend on the run. Proofs use the insecure
+The guest (tests/prover/zkmips/io_guest.py) reads its public and private input, writes a
+mix of both to the journal and exits with a code computed from them, so the claim's
+input, journal and exit code all depend on the run. Proofs use the insecure
 test preset (the verifier must be told to accept it), which is what keeps this fast.
 """
 
@@ -13,7 +13,6 @@ import json
 import random
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -28,31 +27,13 @@ from prover.zkmips import syscall as S
 from prover.zkmips.claim import Claim
 from prover.zkmips.prove import NotProvableError, prove
 from prover.zkmips.receipt import Receipt, decode, verify_receipt
+from tests.prover.zkmips.io_guest import GUEST, PRIVATE, PUBLIC, build_io_guest
 
-BARE = Path(__file__).resolve().parent / "bare"
-GUEST = r"""
-#include "rawsys.h"
-static unsigned char in[64], secret[16], out[32];
-void __start(void) {
-  long n = sys3(4003, 0, (long)in, sizeof in);
-  long m = sys3(4003, 3, (long)secret, sizeof secret);
-  unsigned h = 2166136261u;
-  for (long i = 0; i < 32; i++) {
-    h = (h ^ in[i % (n ? n : 1)] ^ secret[i % (m ? m : 1)]) * 16777619u;
-    out[i] = (unsigned char)(h >> 24);
-  }
-  sys3(4004, 1, (long)out, 32);
-  sys3(4004, 1, (long)in, n);
-  sys3(4001, (long)(h & 0x7f), 0, 0);
-  for (;;) ;
-}
-"""
-PUBLIC, PRIVATE = b"the public input of this run", b"s3cret"
 
 
 @pytest.fixture(scope="module")
 def elf(compile_c) -> bytes:
-    return compile_c(GUEST, "-O1", ("-nostdlib", "-mno-abicalls", "-fno-pic", f"-I{BARE}")).read_bytes()
+    return build_io_guest(compile_c)
 
 
 @pytest.fixture(scope="module")
@@ -160,8 +141,7 @@ def test_another_entry_rejected(receipt):
 
 def test_different_image_rejected(receipt, compile_c):
     """A receipt renamed to another program (its image id and key) does not verify."""
-    other = compile_c(GUEST.replace("h >> 24", "h >> 16"), "-O1",
-                      ("-nostdlib", "-mno-abicalls", "-fno-pic", f"-I{BARE}")).read_bytes()
+    other = build_io_guest(compile_c, GUEST.replace("h >> 24", "h >> 16"))
     key = keys.program_key(other, FAST)
     renamed = dataclasses.replace(receipt, claim=dataclasses.replace(receipt.claim, image_id=key.image_id),
                                   pre_root=key.pk.vk.pre_root, pre_log_heights=key.pk.vk.pre_log_heights)
