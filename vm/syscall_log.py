@@ -54,6 +54,7 @@ class SyscallRecord:
     number: int
     args: tuple[int, ...]
     pc: int
+    sp: int = 0
     v0: int | None = None
     a3: int | None = None
     ram: list[tuple[int, int, int]] = field(default_factory=list)
@@ -109,6 +110,13 @@ class _RecordingMemory:
                 self.read_words.setdefault(w & MASK32, self._word(w & MASK32))
         return data
 
+    def read_cstring(self, addr: int, limit: int = 4096) -> bytes:
+        data = self._memory.read_cstring(addr, limit)   # raises MemoryError first if unmapped
+        end = addr + len(data) + (len(data) < limit)     # through the NUL, when one was found
+        for w in range(addr & ~3, end, 4):
+            self.read_words.setdefault(w & MASK32, self._word(w & MASK32))
+        return data
+
     def write_u32(self, addr: int, value: int) -> None:
         self.write(addr, (value & MASK32).to_bytes(4, "little"))
 
@@ -147,7 +155,8 @@ class SyscallLog:
     # --- the executor's hook ---------------------------------------------------------------
     def begin(self, executor: "Executor", number: int, args: list[int], pc: int) -> _RecordingMemory:
         """Called before the kernel runs a call; returns the memory to hand it."""
-        rec = SyscallRecord(cycle=executor.cycles, number=number, args=tuple(int(a) for a in args), pc=pc)
+        rec = SyscallRecord(cycle=executor.cycles, number=number, args=tuple(int(a) for a in args), pc=pc,
+                            sp=int(executor.regs[29]))
         mem = _RecordingMemory(executor.memory)
         self._pending = (rec, mem, _kernel_cells(executor.kernel, executor.regs), dict(executor.kernel.fds))
         return mem
