@@ -52,7 +52,8 @@ def expected_publics(claim: Claim, entry: int, input_read: int) -> dict[str, lis
     """The public values a proof of ``claim`` must carry (``entry``: the program's first pc,
     bound by the image id; ``input_read``: how many input bytes the run consumed)."""
     return {C.TABLE_NAME: [entry, (entry + 4) & 0xFFFFFFFF, claim.cycles],
-            S.SYSCALL_TABLE: S.syscall_publics(claim.input, claim.journal, claim.exit_code, input_read)}
+            S.SYSCALL_TABLE: S.syscall_publics(claim.input, claim.journal, claim.exit_code, input_read,
+                                                 claim.cycles)}
 
 
 def check_statement(system: System, statement: Statement, claim: Claim, input_read: int) -> None:

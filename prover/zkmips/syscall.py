@@ -226,7 +226,7 @@ _PID_LIKE = ("getpid", "gettid", "set_tid_address", "getuid", "geteuid", "getgid
 _ARG_FREE = ("lseek", "_llseek", "open", "openat", "access", "faccessat")
 
 SELECTORS = ("s_exit", "s_rpub", "s_rpriv", "s_wjour", "s_wlog", "s_brk", "s_tls", "s_const", "s_kern")
-PUBLICS = ("exit_code", "input_len", "input_read", *(f"io_digest{i}" for i in range(16)))
+PUBLICS = ("exit_code", "input_len", "input_read", *(f"io_digest{i}" for i in range(16)), "cycles")
 IO_DIGEST_DOMAIN = b"zkmips-syscall-io-v1"
 
 
@@ -369,6 +369,9 @@ def build_syscall() -> Table:
     for j, v in enumerate((1, a0[0], 0, 0)):
         t.assert_zero(s_exit * (knew[j] - v))
     t.assert_zero(s_exit * (a0[0] - pub["exit_code"]))
+    # the exit is the run's last instruction: its cycle is the claim's cycle count, which
+    # the CPU's last real row also has (so no instruction after the exit is proven)
+    t.assert_zero(s_exit * (ts - TS_PER_CYCLE * pub["cycles"]))
     n_exits = t.main("exits")
     t.when_first(n_exits - s_exit)
     t.when_transition(n_exits.next - n_exits - s_exit.next)
@@ -910,9 +913,9 @@ def io_digest_limbs(public_input: bytes, journal: bytes) -> list[int]:
     return [int.from_bytes(d[2 * i: 2 * i + 2], "little") for i in range(16)]
 
 
-def syscall_publics(public_input: bytes, journal: bytes, exit_code: int, input_read: int) -> list[int]:
+def syscall_publics(public_input: bytes, journal: bytes, exit_code: int, input_read: int, cycles: int) -> list[int]:
     """The header table's public values for a claim (what the verifier must check)."""
-    return [exit_code & 0xFF, len(public_input), input_read, *io_digest_limbs(public_input, journal)]
+    return [exit_code & 0xFF, len(public_input), input_read, *io_digest_limbs(public_input, journal), cycles]
 
 
 def expected_open_sums(public_input: bytes, journal: bytes, input_read: int, challenges: Sequence[np.ndarray],
@@ -1092,7 +1095,8 @@ def syscall_witness(records: Sequence[SyscallRecord], public_input: bytes, priva
         raise ValueError("the run has no exit: a proof needs exactly one exit/exit_group")
     if journal is not None and bytes(journal) != bytes(journal_out):
         raise ValueError("the records' journal bytes differ from the run's journal")
-    wit.publics = syscall_publics(public_input, bytes(journal_out), exit_code, state["public_pos"])
+    wit.publics = syscall_publics(public_input, bytes(journal_out), exit_code, state["public_pos"],
+                                  wit.header[-1]["ts"] // TS_PER_CYCLE)
     keys, tss, vals, writes = (np.array(x, dtype=np.int64) for x in zip(*acc)) if acc else \
         (np.zeros(0, np.int64),) * 4
     wit.accesses = {"key": keys, "ts": tss, "value": vals, "is_write": writes.astype(bool)}

@@ -187,3 +187,23 @@ def test_guest_exercises_every_fault_site(elf):
     ops = {int(op) for op in vm.trace(elf, PUBLIC, PRIVATE).chunks[0].rows[:, TRACE_COLUMNS.index("op")]}
     assert {OP["addu"], OP["mul"], OP["sb"], OP["lbu"], OP["syscall"]} <= ops
     assert ops & {OP["div"], OP["divu"]}
+
+
+def test_exit_bound_to_the_last_cycle(elf):
+    """The Syscall table's exit row must sit at the claim's last cycle: with any other
+    cycle count its constraints fail (so no instruction after the exit can be proven, even
+    when the CPU's last row is another syscall)."""
+    from prover.air import ConstraintError, check_constraints
+
+    seen = {}
+
+    def fault(wit, claim):
+        seen["trace"] = wit.traces[S.SYSCALL_TABLE].copy()
+        seen["publics"] = list(wit.publics[S.SYSCALL_TABLE])
+        return claim
+    prove(elf, PUBLIC, PRIVATE, params=FAST, fault=fault)
+    table = next(t for t in verifier_system().tables if t.name == S.SYSCALL_TABLE)
+    check_constraints(table, seen["trace"], seen["publics"])
+    later = seen["publics"][:-1] + [seen["publics"][-1] + 1]
+    with pytest.raises(ConstraintError):
+        check_constraints(table, seen["trace"], later)

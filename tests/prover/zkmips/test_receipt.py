@@ -94,7 +94,8 @@ def _claim_forgery(elf, **changes) -> bytes:
     def fault(wit, claim):
         claim = dataclasses.replace(claim, **changes)
         pv = wit.publics[S.SYSCALL_TABLE]
-        wit.publics[S.SYSCALL_TABLE] = S.syscall_publics(claim.input, claim.journal, claim.exit_code, pv[2])
+        wit.publics[S.SYSCALL_TABLE] = S.syscall_publics(claim.input, claim.journal, claim.exit_code, pv[2],
+                                                              claim.cycles)
         return claim
     return prove(elf, PUBLIC, PRIVATE, params=FAST, fault=fault).encode()
 

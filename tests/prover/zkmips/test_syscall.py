@@ -209,7 +209,7 @@ def challenges_of(vk, proof):
 def check_claim(run: Run, proof, statement, public_input: bytes, journal: bytes, exit_code: int) -> bool:
     """What a zkMIPS verifier does with the Syscall table's outputs."""
     pv = statement.publics[S.SYSCALL_TABLE]
-    if pv != S.syscall_publics(public_input, journal, exit_code, pv[2]):
+    if pv != S.syscall_publics(public_input, journal, exit_code, pv[2], pv[-1]):
         return False
     want = S.expected_open_sums(public_input, journal, pv[2], challenges_of(run.pk.vk, proof),
                                 {b: run.system.bus_id(b) for b in (BUS_INPUT, BUS_JOURNAL)})
