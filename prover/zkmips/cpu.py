@@ -10,7 +10,13 @@ Each real row
   ``8 clk + slot`` (spec.py "Timestamps"): ``a`` (read, normally rs), ``b`` (read,
   normally rt), ``mem`` (the aligned word of a load/store, read-modify-write), ``d`` (the
   destination, read-modify-write, so its previous value is known for movz/movn), ``hi``,
-  ``lo`` (read-modify-write) and ``sys`` (the LL bit);
+  ``lo`` (read-modify-write), ``sys`` (the LL bit), and for ldc1/sdc1 (``is_dbl``) two
+  accesses of the double's second word, the word column ``e``: ``mem2`` (the RAM word
+  ``addr + 4``) and ``odd`` (the pair's odd FPR, cell ``key_e``); ldc1 reads ``mem2`` and
+  writes ``odd``, sdc1 reads ``odd`` and writes ``mem2``, so the same limbs leave one cell
+  and arrive in the other. They are different cells (RAM and register keys), so both
+  use the timestamp slot ``SLOT_EXTRA``. The first word is an ordinary lw/sw between the
+  aligned word and the pair's even FPR (``d`` or ``b``);
 * proves what its result is: by sending the operation to a table that proves it
   (``alu``, ``hilo``, ``memop`` buses), or by a constraint here (moves, links, HI/LO
   moves, movz/movn);
@@ -40,33 +46,38 @@ from __future__ import annotations
 
 from prover.air import Table
 from prover.expr import Expr, ExprLike, lift
+from prover.field import P as FIELD_P
 from prover.zkmips import memory as M
 from prover.zkmips import program as P
 from prover.zkmips.alu_words import top_bit_remainder
 from prover.zkmips.spec import (
-    BUS_BYTE, BUS_PROGRAM, BUS_SYSCALL, BYTE_RANGE, SLOT_HI, SLOT_LO, SLOT_MEMORY, SLOT_READ_A,
-    SLOT_READ_B, SLOT_SYSTEM, SLOT_WRITE_D, range_check_bytes, send_alu, send_hilo, send_memop,
+    BUS_BYTE, BUS_PROGRAM, BUS_SYSCALL, BYTE_RANGE, SLOT_EXTRA, SLOT_HI, SLOT_LO, SLOT_MEMORY,
+    SLOT_READ_A, SLOT_READ_B, SLOT_SYSTEM, SLOT_WRITE_D, range_check_bytes, send_alu, send_hilo, send_memop,
     timestamp, word_value,
 )
 from vm.isa import OP
 
 TABLE_NAME = "cpu"
-#: Word columns (four limbs each): operand slots, ALU operands, HI/LO, memory, address.
-WORDS = ("a", "b", "d", "x", "y", "hi", "lo", "mem", "addr")
+#: Word columns (four limbs each): operand slots, ALU operands, HI/LO, memory, address,
+#: and ``e``, the second word of an ldc1/sdc1.
+WORDS = ("a", "b", "d", "x", "y", "hi", "lo", "mem", "addr", "e")
 #: Gadget columns: branch/trap comparisons and the address's low bits.
 GADGETS = ("eq", "eq_inv", "a_zero", "a_inv", "a_neg", "b_zero", "b_inv", "taken",
            "addr_q", "lo2_b0", "lo2_b1")
 #: Access slots: (name, timestamp slot).
 SLOTS = (("acc_a", SLOT_READ_A), ("acc_b", SLOT_READ_B), ("acc_mem", SLOT_MEMORY), ("acc_d", SLOT_WRITE_D),
-         ("acc_hi", SLOT_HI), ("acc_lo", SLOT_LO), ("acc_sys", SLOT_SYSTEM))
+         ("acc_hi", SLOT_HI), ("acc_lo", SLOT_LO), ("acc_sys", SLOT_SYSTEM), ("acc_mem2", SLOT_EXTRA),
+         ("acc_odd", SLOT_EXTRA))
 PUBLICS = ("start_pc", "start_npc", "cycles")
 #: Program fields that enable an access, a send or a receive: all 0 on padding rows.
 ENABLES = ("read_a", "read_b", "has_dst", "write_d", "is_alu", "is_movz", "is_movn", "move_a", "move_b",
            "move_imm", "hi_en", "lo_en", "is_hilo", "br_eq", "br_ne", "br_lez", "br_gtz", "br_ltz",
-           "br_gez", "link", "jump_static", "jump_reg", "is_mem", "sys_en", "trap_eq", "trap_ne",
+           "br_gez", "link", "jump_static", "jump_reg", "is_mem", "is_dbl", "sys_en", "trap_eq", "trap_ne",
            "trap_cmp", "is_syscall")
 #: Bound on a word's top limb that keeps its field value below p (0x78 << 24 < p).
 TOP_LIMB_LIMIT = 0x78
+#: 1/2 in the field.
+_HALF = (FIELD_P + 1) // 2
 
 
 def _bounded_top_limb(t: Table, limb: ExprLike, multiplicity: ExprLike) -> None:
@@ -92,7 +103,7 @@ def build_cpu() -> Table:
     w = _words(t)
     g = {name: t.main(name) for name in GADGETS}
     start_pc, start_npc, cycles = (t.public(n) for n in PUBLICS)
-    a, b, d, x, y, hi, lo, mem, addr = (w[n] for n in WORDS)
+    a, b, d, x, y, hi, lo, mem, addr, e = (w[n] for n in WORDS)
     imm = [f[f"imm{i}"] for i in range(4)]
 
     # -- rows: a real prefix, counted by clk ----------------------------------------------
@@ -130,10 +141,17 @@ def build_cpu() -> Table:
         "hi": M.memory_access(t, "acc_hi", key["hi"], hi, ts(SLOT_HI), f["hi_wr"], f["hi_en"]),
         "lo": M.memory_access(t, "acc_lo", key["lo"], lo, ts(SLOT_LO), f["lo_wr"], f["lo_en"]),
         "sys": M.memory_access(t, "acc_sys", key["sys"], sys_value, ts(SLOT_SYSTEM), 1, f["sys_en"]),
+        # ldc1/sdc1's second word e: the RAM word after the aligned one (key + 1: the address
+        # is 8-aligned below, so this is the key of addr + 4), read by ldc1 and written by
+        # sdc1, and the pair's odd FPR, written by ldc1 and read by sdc1.
+        "mem2": M.memory_access(t, "acc_mem2", mem_key + 1, e, ts(SLOT_EXTRA), f["is_store"], f["is_dbl"],
+                             check_gap_hi=False),
+        "odd": M.memory_access(t, "acc_odd", f["key_e"], e, ts(SLOT_EXTRA), 1 - f["is_store"], f["is_dbl"],
+                             check_gap_hi=False),
     }
     # Unused slots hold 0; so does d when the instruction has no destination value.
     for word, enable in ((a, f["read_a"]), (b, f["read_b"]), (d, f["has_dst"]), (hi, f["hi_en"]),
-                         (lo, f["lo_en"]), (mem, f["is_mem"])):
+                         (lo, f["lo_en"]), (mem, f["is_mem"]), (e, f["is_dbl"])):
         for limb in word:
             t.assert_zero((1 - enable) * limb)
     d_prev = acc["d"].prev
@@ -200,6 +218,12 @@ def build_cpu() -> Table:
     t.send(BUS_BYTE, [BYTE_RANGE, addr_q, 0, 0], f["is_mem"])
     llbit = f["is_sc"] * acc["sys"].prev[0]
     send_memop(t, f["memop"], l0 + l1 * 2, b, acc["mem"].prev, mem, d, llbit, f["is_mem"])
+    # ldc1/sdc1: the first word travels as lw/sw (MemInstr proves addr & 3 = 0 and the
+    # move between the FPR in d/b and memory); the address is 8-aligned (addr_q even:
+    # addr_q / 2 is a byte, while an odd addr_q < 64 gives (addr_q + p) / 2, no byte); the
+    # second word e is moved by the mem2/odd accesses above. The byte checks of their
+    # gap_hi ride along in the same lookups.
+    range_check_bytes(t, [addr_q * _HALF, acc["mem2"].gap_hi, acc["odd"].gap_hi], f["is_dbl"])
 
     # -- system calls -----------------------------------------------------------------------
     t.send(BUS_SYSCALL, [ts(0)], f["is_syscall"])

@@ -102,7 +102,7 @@ def _witness(rows: np.ndarray, program_rows: np.ndarray, image: M.MemoryImage, e
     """The CPU-side witness with the accesses ``extra_accesses`` of the other tables merged
     into the memory history; ``extra_traces`` builds those tables' traces from their
     accesses' derived witness (same order, with prev_value/prev_ts)."""
-    ev = W.cpu_events(rows, program_rows)
+    ev = W.cpu_events(rows, program_rows, image=image, extra_accesses=extra_accesses)
     slots = W.cpu_accesses(ev)
     parts = [slots[s] for s, _ in C.SLOTS] + [extra_accesses]
     cat = {k: np.concatenate([p[k] for p in parts]) for k in ("key", "ts", "value", "is_write")}

@@ -12,8 +12,8 @@ MIPS encoding into those flags here, once, keeps the CPU's constraints of low de
 free of instruction decoding.
 
 Rows whose word can never execute successfully (invalid or floating-point encodings,
-``break``, an ``rdhwr`` of a register the VM refuses, and ``ldc1``/``sdc1``, which the
-prover does not support yet) have ``valid = 0``: the CPU cannot fetch them.
+``break``, an ``rdhwr`` of a register the VM refuses) have ``valid = 0``: the CPU cannot
+fetch them.
 
 Main column: ``count``, how many times the row's pc was executed (the LogUp multiplicity).
 Padding rows (``valid`` = 0) cannot be fetched: ``count * (1 - valid) = 0``.
@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from prover.air import Table
+from prover.zkmips.heights import table_height
 from prover.zkmips.spec import BUS_PROGRAM, REGISTER_KEY_BASE
 from vm import isa
 from vm.elf import Program
@@ -35,6 +36,8 @@ MASK32 = 0xFFFFFFFF
 #: Slots: ``a`` reads cell ``key_a`` (normally rs), ``b`` reads ``key_b`` (normally rt),
 #: ``d`` read-modify-writes ``key_d`` (the destination; ``has_dst`` when the instruction
 #: computes a destination value, ``write_d`` when that value is stored, i.e. not to $0).
+#: ``is_dbl`` (ldc1/sdc1) enables the two accesses of the second word of a double: the
+#: memory word after the aligned one, and the odd FPR ``key_e`` of the pair.
 FIELDS = (
     "valid", "pc", "op",
     "key_a", "read_a", "key_b", "read_b", "key_d", "has_dst", "write_d",
@@ -48,8 +51,8 @@ FIELDS = (
     # control flow
     "br_eq", "br_ne", "br_lez", "br_gtz", "br_ltz", "br_gez", "likely", "link",
     "jump_static", "jump_reg",
-    # memory and the LL bit
-    "is_mem", "is_store", "memop", "sys_en", "sys_val", "is_sc",
+    # memory (is_dbl: ldc1/sdc1, whose second word moves between RAM and FPR key_e) and the LL bit
+    "is_mem", "is_store", "memop", "is_dbl", "key_e", "sys_en", "sys_val", "is_sc",
     # traps (must not fire) and system calls
     "trap_eq", "trap_ne", "trap_cmp", "trap_op", "trap_expect", "is_syscall",
 )
@@ -89,9 +92,11 @@ _TRAPS = {"teq": ("trap_eq", None, 0), "tne": ("trap_ne", None, 0),
           "tlt": ("trap_cmp", "slt", 0), "tltu": ("trap_cmp", "sltu", 0)}
 _TRAP_BASE = {"teqi": "teq", "tnei": "tne", "tgei": "tge", "tgeiu": "tgeu", "tlti": "tlt", "tltiu": "tltu"}
 _LIKELY = {"beql", "bnel", "blezl", "bgtzl", "bltzl", "bgezl", "bltzall", "bgezall"}
-_LOADS = ("lb", "lbu", "lh", "lhu", "lw", "lwl", "lwr", "ll", "lwc1")
-_STORES = ("sb", "sh", "sw", "swl", "swr", "sc", "swc1")
-_UNPROVABLE = {isa.OP[m] for m in ("invalid", "fpu", "break", "ldc1", "sdc1")}
+_LOADS = ("lb", "lbu", "lh", "lhu", "lw", "lwl", "lwr", "ll", "lwc1", "ldc1")
+_STORES = ("sb", "sh", "sw", "swl", "swr", "sc", "swc1", "sdc1")
+#: FPU loads/stores travel on the memop bus as their integer twins (spec.MEMOP_CANONICAL).
+_CANONICAL = {"lwc1": "lw", "ldc1": "lw", "swc1": "sw", "sdc1": "sw"}
+_UNPROVABLE = {isa.OP[m] for m in ("invalid", "fpu", "break")}
 
 
 def reg_key(index: int) -> int:
@@ -189,11 +194,18 @@ def control_word(pc: int, word: int) -> dict[str, int]:
     elif m in ("jr", "jalr"):
         f.update(jump_reg=1, link=int(m == "jalr"))
     elif m in _LOADS or m in _STORES:
-        f.update(is_mem=1, is_store=int(m in _STORES), memop=isa.OP[{"lwc1": "lw", "swc1": "sw"}.get(m, m)])
+        f.update(is_mem=1, is_store=int(m in _STORES), memop=isa.OP[_CANONICAL.get(m, m)])
         if m == "lwc1":
             dest(FPR0 + rt)
         elif m == "swc1":
             read_b(FPR0 + rt)
+        elif m in ("ldc1", "sdc1"):           # FR=0: the double is the pair (rt & 30, rt | 1)
+            pair = FPR0 + (rt & 30)
+            if m == "ldc1":
+                dest(pair)
+            else:
+                read_b(pair)
+            f.update(is_dbl=1, key_e=reg_key(pair + 1))
         elif m == "ll":
             f.update(sys_en=1, sys_val=1)
         elif m == "sc":
@@ -231,7 +243,7 @@ def control_word(pc: int, word: int) -> dict[str, int]:
         if rd == 31:
             dest(FCSR)
             f["move_b"] = 1
-    # sync, pref, nop: no effect beyond pc; break, invalid, fpu, ldc1, sdc1: valid = 0.
+    # sync, pref, nop: no effect beyond pc; break, invalid, fpu: valid = 0.
     if f["has_dst"] and not f["write_d"] and not f["link"]:
         _discard_result(m, f)
     for i in range(4):
@@ -276,8 +288,7 @@ def program_rows(program: Program) -> np.ndarray:
         words = np.frombuffer(seg.data[: len(seg.data) & ~3], dtype="<u4")
         for i, word in enumerate(words.tolist()):
             rows.append(decode_row(seg.vaddr + 4 * i, word))
-    height = max(8, 1 << (len(rows) - 1).bit_length())
-    out = np.zeros((height, len(FIELDS)), dtype=np.uint32)
+    out = np.zeros((table_height(len(rows)), len(FIELDS)), dtype=np.uint32)
     out[: len(rows)] = np.asarray(rows, dtype=np.uint32)
     return out
 

@@ -32,7 +32,9 @@ Buses (tuple layouts; every tuple on a bus has the same length)
     ``memop``  (op, lo2, rt[4], mem_prev[4], mem_new[4], result[4], llbit): one load or
                store, sent by the CPU after it has computed the address and accessed the
                aligned word ``addr & ~3``. ``op`` is the canonical memory operation
-               (:data:`MEMOP_CANONICAL`: lwc1 travels as LW, swc1 as SW); ``lo2 = addr & 3``;
+               (:data:`MEMOP_CANONICAL`: lwc1 and ldc1 travel as LW, swc1 and sdc1 as SW:
+               for ldc1/sdc1 the tuple is the first word, the CPU moves the second one
+               itself); ``lo2 = addr & 3``;
                ``rt`` the register's value before the instruction (store source, lwl/lwr
                merge base); ``mem_new = mem_prev`` for loads; ``result`` the register's new
                value (loads, sc; 0 for the other stores); ``llbit`` the LL bit before an sc
@@ -86,7 +88,8 @@ SLOT_WRITE_D = 3     # destination register (read-modify-write: its previous val
 SLOT_HI = 4          # HI, read-modify-write
 SLOT_LO = 5          # LO, read-modify-write
 SLOT_SYSTEM = 6      # LL bit and kernel cells (brk, cursors...)
-SLOT_EXTRA = 7       # a second memory word or register (ldc1/sdc1, syscalls)
+SLOT_EXTRA = 7       # ldc1/sdc1's second word: the RAM word after the aligned one and the
+                     # odd FPR of the pair (two different cells, so one timestamp serves both)
 
 
 def timestamp(clk: ExprLike, slot: int) -> Expr:
@@ -105,7 +108,8 @@ HILO_OPS = tuple(OP[m] for m in ("mult", "multu", "madd", "maddu", "msub", "msub
 #: The memory operations of the ``memop`` bus; FPU word moves travel as their integer twins.
 MEMOP_OPS = tuple(OP[m] for m in ("lb", "lbu", "lh", "lhu", "lw", "lwl", "lwr", "ll",
                                   "sb", "sh", "sw", "swl", "swr", "sc"))
-MEMOP_CANONICAL = {**{op: op for op in MEMOP_OPS}, OP["lwc1"]: OP["lw"], OP["swc1"]: OP["sw"]}
+MEMOP_CANONICAL = {**{op: op for op in MEMOP_OPS}, OP["lwc1"]: OP["lw"], OP["swc1"]: OP["sw"],
+                   OP["ldc1"]: OP["lw"], OP["sdc1"]: OP["sw"]}
 
 
 def send_memop(t: Table, op: ExprLike, lo2: ExprLike, rt: Word, mem_prev: Word, mem_new: Word,

@@ -8,6 +8,11 @@ sends to the ALU, HI/LO and memory-operation tables.
 
 Public API: :func:`cpu_events` (CPU rows and their accesses), :func:`table_events`
 (what each receiving table must prove), :func:`cpu_trace`.
+
+One value is not in the VM's trace rows: the second word of an ``ldc1``/``sdc1`` (the
+tracer records one memory word per cycle). :func:`cpu_events` recovers it by replaying,
+in timestamp order, the cells those instructions touch (``_double_words``); the memory
+argument checks the result like any other value.
 """
 
 from __future__ import annotations
@@ -21,18 +26,27 @@ from prover.zkmips import cpu as C
 from prover.zkmips import memory as M
 from prover.zkmips import program as P
 from prover.zkmips.alu_words import table_height
-from prover.zkmips.spec import REGISTER_KEY_BASE, TS_PER_CYCLE
+from prover.zkmips.spec import REGISTER_KEY_BASE, SLOT_EXTRA, TS_PER_CYCLE
 from vm import isa
 from vm.executor import TRACE_COLUMNS
+from vm.layout import FPR0
 
 COL = {name: i for i, name in enumerate(TRACE_COLUMNS)}
 MASK32 = 0xFFFFFFFF
-#: Slot -> (value word, enable field, is_write field or constant).
+#: Slot -> (value word, enable field, is_write: a field, ``"!field"`` (1 - field) or a constant).
 _SLOT_SPEC = {
     "acc_a": ("a", "read_a", 0), "acc_b": ("b", "read_b", 0), "acc_mem": ("mem", "is_mem", "is_store"),
     "acc_d": ("d", "write_d", 1), "acc_hi": ("hi", "hi_en", "hi_wr"), "acc_lo": ("lo", "lo_en", "lo_wr"),
-    "acc_sys": ("sys", "sys_en", 1),
+    "acc_sys": ("sys", "sys_en", 1), "acc_mem2": ("e", "is_dbl", "is_store"), "acc_odd": ("e", "is_dbl", "!is_store"),
 }
+
+
+def _is_write(fields: dict[str, np.ndarray], spec: int | str, rows: np.ndarray) -> np.ndarray:
+    if isinstance(spec, int):
+        return np.full(rows.size, spec, np.int64)
+    if spec.startswith("!"):
+        return 1 - fields[spec[1:]][rows]
+    return fields[spec][rows]
 
 
 @dataclass
@@ -59,8 +73,17 @@ def control_words(program_rows: np.ndarray, pcs: np.ndarray) -> dict[str, np.nda
     return {name: picked[:, i] for i, name in enumerate(P.FIELDS)}
 
 
-def cpu_events(rows: np.ndarray, program_rows: np.ndarray) -> CpuEvents:
-    """The CPU's view of trace ``rows`` (int64[n, len(TRACE_COLUMNS)])."""
+def cpu_events(rows: np.ndarray, program_rows: np.ndarray, *, image: M.MemoryImage | None = None,
+               extra_accesses: dict[str, np.ndarray] | None = None, first_clk: int = 1) -> CpuEvents:
+    """The CPU's view of trace ``rows`` (int64[n, len(TRACE_COLUMNS)]).
+
+    ``image`` and ``extra_accesses`` (the other tables' accesses: key, ts, value,
+    is_write) only serve to recover the second word of ldc1/sdc1 (``_double_words``):
+    without them, a word that no earlier CPU access shows (a RAM word first read by an
+    ldc1, not written before in the run) cannot be recovered (ValueError), and a word a
+    system call changed since the CPU last touched it comes out stale (the memory check
+    then refuses it). FPU registers need neither: the VM starts them at 0 and only the
+    CPU writes them."""
     rows = np.asarray(rows, dtype=np.int64)
     pc, op, word = rows[:, COL["pc"]], rows[:, COL["op"]], rows[:, COL["word"]]
     f = control_words(program_rows, pc)
@@ -75,7 +98,7 @@ def cpu_events(rows: np.ndarray, program_rows: np.ndarray) -> CpuEvents:
     d = np.where(flags & isa.WRITES_RD, rows[:, COL["rd_after"]],
                  np.where(flags & isa.WRITES_RT, rows[:, COL["rt_after"]], 0))
     d = np.where(on["link"], (pc + 8) & MASK32, d)
-    d = np.where(op == isa.OP["lwc1"], mem_word, d)
+    d = np.where(np.isin(op, [isa.OP["lwc1"], isa.OP["ldc1"]]), mem_word, d)
     d = np.where(np.isin(op, [isa.OP[m] for m in ("mtc1", "mthc1", "ctc1")]), rt_v, d)
     d = np.where(on["has_dst"], d, 0)
     # a: rs, or for moves out of a special cell (TLS, FPU, FCSR) the value moved.
@@ -91,12 +114,74 @@ def cpu_events(rows: np.ndarray, program_rows: np.ndarray) -> CpuEvents:
     mem = np.where(on["is_mem"], mem_word, 0)
     addr = np.where(on["is_mem"], (rs_v + imm) & MASK32, 0)
     sys = np.where(on["sys_en"], f["sys_val"], 0)
-    words = dict(a=a, b=b, d=d, x=x, y=y, hi=hi, lo=lo, mem=mem, addr=addr, sys=sys)
+    words = dict(a=a, b=b, d=d, x=x, y=y, hi=hi, lo=lo, mem=mem, addr=addr, sys=sys, e=np.zeros(pc.size, np.int64))
     keys = {"acc_a": f["key_a"], "acc_b": f["key_b"], "acc_d": f["key_d"],
             "acc_mem": np.where(on["is_mem"], addr >> 2, 0),
             "acc_hi": np.full(pc.size, P.HI_KEY), "acc_lo": np.full(pc.size, P.LO_KEY),
-            "acc_sys": np.full(pc.size, P.LLBIT_KEY)}
-    return CpuEvents(f, words, keys)
+            "acc_sys": np.full(pc.size, P.LLBIT_KEY),
+            "acc_mem2": np.where(on["is_dbl"], (addr >> 2) + 1, 0), "acc_odd": f["key_e"]}
+    ev = CpuEvents(f, words, keys)
+    if on["is_dbl"].any():
+        words["e"] = _double_words(ev, image, extra_accesses, first_clk)
+    return ev
+
+
+def _double_words(ev: CpuEvents, image: M.MemoryImage | None, extra_accesses: dict[str, np.ndarray] | None,
+                  first_clk: int) -> np.ndarray:
+    """The second word of each ldc1/sdc1 (0 on other rows): what its source cell (the RAM
+    word ``addr + 4`` for ldc1, the pair's odd FPR for sdc1) holds at that cycle.
+
+    That is the value of the source cell's last earlier access: one of the CPU's other
+    accesses (their values are in the trace), one of ``extra_accesses``, or the second
+    word an earlier ldc1/sdc1 wrote there (so the rows are replayed in order); failing
+    those, the initial value (``image``; FPU registers start at 0)."""
+    f = ev.fields
+    dbl = np.nonzero(f["is_dbl"] == 1)[0]
+    clk = np.arange(first_clk, first_clk + ev.rows, dtype=np.int64)
+    parts = [a for name, a in cpu_accesses(ev, first_clk).items() if name not in ("acc_mem2", "acc_odd")]
+    if extra_accesses is not None:
+        parts.append(extra_accesses)
+    load = f["is_store"][dbl] == 0
+    mem_key, fpr_key = ev.keys["acc_mem2"][dbl], ev.keys["acc_odd"][dbl]
+    src = np.where(load, mem_key, fpr_key)
+    dst = np.where(load, fpr_key, mem_key)
+    at = TS_PER_CYCLE * clk[dbl] + SLOT_EXTRA
+    key = np.concatenate([np.asarray(p["key"], np.int64) for p in parts])
+    mine = np.isin(key, np.unique(src))
+    key = key[mine]
+    ts = np.concatenate([np.asarray(p["ts"], np.int64) for p in parts])[mine]
+    value = np.concatenate([np.asarray(p["value"], np.int64) for p in parts])[mine]
+    # The last known access of each source cell before `at` (keys < 2^31, ts < 2^30).
+    packed = (key << 32) | ts
+    order = np.argsort(packed)
+    packed, value = packed[order], value[order]
+    pos = np.searchsorted(packed, (src << 32) | at) - 1
+    safe = np.maximum(pos, 0)
+    hit = (pos >= 0) & ((packed[safe] >> 32) == src) if packed.size else np.zeros(src.size, bool)
+    known_ts = np.where(hit, packed[safe] & 0xFFFFFFFF, -1) if packed.size else np.full(src.size, -1)
+    known_value = np.where(hit, value[safe], 0) if packed.size else np.zeros(src.size, np.int64)
+    if image is not None:
+        _, initial = image.lookup(src)
+    else:
+        initial = np.zeros(src.size, np.int64)
+    fpu = (src >= REGISTER_KEY_BASE + FPR0) & (src < REGISTER_KEY_BASE + FPR0 + 32)
+    written: dict[int, tuple[int, int]] = {}          # cell -> (ts, value) of the last e written there
+    out = np.zeros(ev.rows, np.int64)
+    for i, row in enumerate(dbl.tolist()):
+        s = int(src[i])
+        last = written.get(s)
+        if last is not None and last[0] > known_ts[i]:
+            v = last[1]
+        elif known_ts[i] >= 0:
+            v = int(known_value[i])
+        elif image is not None or fpu[i]:
+            v = int(initial[i])
+        else:
+            raise ValueError(f"{isa.MNEMONICS[int(f['op'][row])]} at pc 0x{int(f['pc'][row]):08x}: its second word "
+                             f"(cell {s}) is not known from the run; pass the memory image to cpu_events")
+        out[row] = v
+        written[int(dst[i])] = (int(at[i]), v)
+    return out
 
 
 def cpu_accesses(ev: CpuEvents, first_clk: int = 1) -> dict[str, dict[str, np.ndarray]]:
@@ -106,7 +191,7 @@ def cpu_accesses(ev: CpuEvents, first_clk: int = 1) -> dict[str, dict[str, np.nd
     for slot, ts_slot in C.SLOTS:
         word, enable, write = _SLOT_SPEC[slot]
         rows = np.nonzero(ev.fields[enable] == 1)[0]
-        is_write = np.ones(rows.size, np.int64) * write if isinstance(write, int) else ev.fields[write][rows]
+        is_write = _is_write(ev.fields, write, rows)
         out[slot] = {"row": rows, "key": ev.keys[slot][rows], "ts": TS_PER_CYCLE * clk[rows] + ts_slot,
                      "value": ev.words[word][rows], "is_write": is_write}
     return out

@@ -13,14 +13,14 @@ from prover.air import Table
 from prover.field import P
 from prover.zkmips.alu_words import TraceFiller
 from prover.zkmips.mem_instr import MNEMONICS, OPS, TABLE_NAME, build_mem_instr, mem_instr_trace, memop_semantics
-from prover.zkmips.spec import MEMOP_OPS, send_memop
+from prover.zkmips.spec import MEMOP_CANONICAL, MEMOP_OPS, send_memop
 from tests.prover.zkmips.alua_harness import constraint_of, forge_rejected, unbalanced
 from tests.prover.zkmips.alub_harness import RS, RT, Prover
 from tests.vm.mips_asm import encode
 from vm import Machine
 from vm.errors import VMError
 from vm.isa import ALIGN_MASK, OP
-from vm.layout import LLBIT
+from vm.layout import FPR0, LLBIT
 
 TABLE = build_mem_instr()
 WORDS = ("rt", "mem_prev", "mem_new", "result")
@@ -184,6 +184,35 @@ def test_sc_without_the_ll_bit_in_the_vm():
     """The VM's sc with LLBIT = 0 leaves memory alone and returns 0 (the reference's rule)."""
     assert vm_memop(Machine(), "sc", 0, 0x11223344, 0x55667788, 0) == (0x55667788, 0)
     assert vm_memop(Machine(), "sc", 0, 0x11223344, 0x55667788, 1) == (0x11223344, 1)
+
+
+@pytest.mark.parametrize("ft", [20, 21])
+def test_ldc1_sdc1_are_two_word_moves_in_the_vm(ft):
+    """What the CPU relies on when it sends ldc1/sdc1 as lw/sw (spec.MEMOP_CANONICAL): the
+    first word moves like lw/sw at offset 0 between memory and the even FPR of the pair
+    (ft & 30), the second word between addr + 4 and the odd FPR; the address must be
+    8-aligned (the CPU's addr_q / 2 lookup), and an odd ft names the same pair."""
+    assert MEMOP_CANONICAL[OP["ldc1"]] == OP["lw"] and MEMOP_CANONICAL[OP["sdc1"]] == OP["sw"]
+    even = FPR0 + (ft & 30)
+    m = Machine()
+    m.set_reg(RS, BASE)
+    m.write_word(BASE, 0x11223344)
+    m.write_word(BASE + 4, 0x55667788)
+    m.write_word(CODE, encode("ldc1", ft, 0, RS))
+    m.pc = CODE
+    m.step(1)
+    assert (m.get_reg(even), m.get_reg(even + 1)) == (0x11223344, 0x55667788)
+    m.set_reg(even, 0xA0B0C0D0)
+    m.set_reg(even + 1, 0x0E0F1011)
+    m.write_word(CODE, encode("sdc1", ft, 8, RS))
+    m.pc = CODE
+    m.step(1)
+    assert (m.read_word(BASE + 8), m.read_word(BASE + 12)) == (0xA0B0C0D0, 0x0E0F1011)
+    for mnemonic in ("ldc1", "sdc1"):
+        m.write_word(CODE, encode(mnemonic, ft, 4, RS))
+        m.pc = CODE
+        with pytest.raises(VMError):
+            m.step(1)
 
 
 def test_builder_checks_the_events(small):

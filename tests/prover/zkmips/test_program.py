@@ -64,6 +64,30 @@ def test_decoding_comes_from_the_vm(hello):
     assert all(not f for op, f in zip(ops, fetchable) if isa.MNEMONICS[op] in ("invalid", "fpu", "break"))
 
 
+@pytest.mark.parametrize("mnemonic", ["ldc1", "sdc1"])
+@pytest.mark.parametrize("ft", [20, 21])
+def test_double_moves_are_fetchable_with_both_words(mnemonic, ft):
+    """ldc1/sdc1: the first word travels as lw/sw (the even FPR in d or b), the second
+    one through the CPU's e/f accesses (is_dbl, key_e: the odd FPR); an odd ft names the
+    same pair, as in the VM (ft & 30)."""
+    from tests.vm.mips_asm import encode
+    from vm.layout import FPR0
+
+    f = P.control_word(0x1000, encode(mnemonic, ft, -8, 29))
+    pair = P.reg_key(FPR0 + (ft & 30))
+    load = mnemonic == "ldc1"
+    assert f["valid"] == 1 and f["is_mem"] == 1 and f["is_dbl"] == 1 and f["is_store"] == int(not load)
+    assert f["memop"] == isa.OP["lw" if load else "sw"] and f["key_e"] == pair + 1
+    assert (f["key_a"], f["read_a"]) == (P.reg_key(29), 1)
+    assert [f[f"imm{i}"] for i in range(4)] == [0xF8, 0xFF, 0xFF, 0xFF]
+    if load:
+        assert (f["key_d"], f["has_dst"], f["write_d"], f["read_b"]) == (pair, 1, 1, 0)
+    else:
+        assert (f["key_b"], f["read_b"], f["has_dst"], f["write_d"]) == (pair, 1, 0, 0)
+    other = P.control_word(0x1000, encode("lw", 2, 0, 29))
+    assert other["is_dbl"] == 0 and other["key_e"] == 0
+
+
 def test_honest_fetches_verify(hello):
     _, pk, rows, executed = hello
     stark.verify(pk.vk, _prove(pk, rows, executed[:4096]))

@@ -1,6 +1,9 @@
 /* A guest with no C library: arithmetic, branches, memory and HI/LO, then exit.
  * The CPU-table tests prove its whole execution (tests/prover/zkmips/test_cpu.py).
- * Built with -nostdlib, so nothing but _start runs and the only syscall is the exit. */
+ * Built with -nostdlib, so nothing but _start runs and the only syscall is the exit.
+ * Inline asm adds what gcc does not emit here: ll/sc, the conditional traps, FPU/TLS
+ * moves and ldc1/sdc1. The exit code is 61 under the VM and qemu-mipsel alike; a check
+ * of those instructions that fails exits with 64 + its bits instead. */
 typedef unsigned int u32;
 typedef signed char s8;
 typedef short s16;
@@ -55,6 +58,75 @@ static void insertion_sort(u32 *a, int n) {
     }
 }
 
+/* Paths the compiler rarely emits, written as inline asm; each returns a bit of
+ * `bad` when the instruction did not do what the VM (and qemu-mipsel) must do. */
+static u32 pair[4] __attribute__((aligned(8)));
+static volatile u32 ll_cell = 7;
+volatile u32 sink3;
+
+/* FPU and TLS moves, and ldc1/sdc1 of a double (the VM's FR=0 even/odd FPR pair): the
+ * double written with mtc1/mthc1 goes to memory with sdc1 and comes back into another
+ * register with ldc1. Only FPXX-clean code (no odd register named), which behaves the
+ * same under FR=0 and FR=1: qemu-mipsel runs this FPXX binary with FR=1. */
+static u32 fpu_moves(u32 h) {
+    u32 lo = h, hi = h ^ 0xA5A5A5A5u, a, b, c, d, fcsr, fir, tls;
+    __asm__ volatile(
+        "mtc1 %[lo], $f20\n\t"
+        "mthc1 %[hi], $f20\n\t"
+        "sdc1 $f20, 8(%[buf])\n\t"
+        "ldc1 $f22, 8(%[buf])\n\t"
+        "mfc1 %[a], $f22\n\t"
+        "mfhc1 %[b], $f22\n\t"
+        "mfhc1 %[c], $f20\n\t"
+        "mthc1 %[lo], $f22\n\t"
+        "sdc1 $f22, 0(%[buf])\n\t"
+        "ctc1 %[two], $31\n\t"
+        "cfc1 %[fcsr], $31\n\t"
+        "ctc1 $0, $31\n\t"
+        "cfc1 %[fir], $0\n\t"
+        ".set push\n\t.set mips32r2\n\t"
+        "rdhwr %[tls], $29\n\t"
+        ".set pop\n\t"
+        "lw %[d], 4(%[buf])\n\t"
+        : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [fcsr] "=&r"(fcsr), [fir] "=&r"(fir),
+          [tls] "=&r"(tls)
+        : [lo] "r"(lo), [hi] "r"(hi), [buf] "r"(pair), [two] "r"(2u)
+        : "memory", "$f20", "$f22");
+    sink3 = a ^ b ^ c ^ d ^ fcsr ^ fir ^ tls;
+    return (a != lo || b != hi || c != hi || d != lo || pair[0] != lo || pair[2] != lo || pair[3] != hi)
+           | (fcsr != 2u) << 1 | (fir != 0x00739300u) << 2 | (tls != 0u) << 3;
+}
+
+/* Conditional traps whose condition is false (a trap that fires stops the program),
+ * with signed and unsigned operands on both sides of the comparison. */
+static void traps(u32 h) {
+    u32 x = (h & 0xFFFu) + 1u, z = -x, five = sink3 | 5u;
+    five &= 5u;
+    __asm__ volatile(
+        "tge %[z], %[x]\n\t"
+        "tgeu %[x], %[z]\n\t"
+        "tlt %[x], %[z]\n\t"
+        "tltu %[z], %[x]\n\t"
+        "teq %[x], %[z]\n\t"
+        "tne %[x], %[x]\n\t"
+        "tgei %[z], 0\n\t"
+        "tgeiu %[x], -1\n\t"
+        "tlti %[x], -5\n\t"
+        "tltiu %[z], 16\n\t"
+        "teqi %[x], 0\n\t"
+        "tnei %[five], 5\n\t"
+        : : [x] "r"(x), [z] "r"(z), [five] "r"(five));
+}
+
+/* ll/sc: an atomic add (an ll/sc loop whose sc succeeds), then an sc with no ll since
+ * the last sc, which must fail (return 0) and leave memory alone. */
+static u32 ll_sc(u32 h) {
+    u32 old = __atomic_fetch_add(&ll_cell, h, __ATOMIC_RELAXED);
+    u32 r = h | 1u;
+    __asm__ volatile("sc %0, 0(%1)" : "+r"(r) : "r"(&ll_cell) : "memory");
+    return (r != 0u || ll_cell != old + h) << 4;
+}
+
 __attribute__((noreturn)) static void sys_exit(int code) {
     register int a0 __asm__("$4") = code;
     register int v0 __asm__("$2") = 4001;
@@ -81,5 +153,8 @@ void __start(void) {
     ((struct unaligned_u32 *)(p + 9))->v = unaligned ^ bits;   /* swl/swr */
     sink = (u32)acc ^ (u32)(acc >> 32) ^ bits ^ unaligned;
     sink2 = extras(sink);
+    u32 bad = fpu_moves(sink2) | ll_sc(sink);
+    traps(sink2);
+    if (bad) sys_exit(64 + (int)bad);             /* never with a correct VM */
     sys_exit((int)((sink ^ table[3]) & 0x7F));
 }
