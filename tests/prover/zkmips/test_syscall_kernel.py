@@ -469,10 +469,10 @@ void __start(void) { long n = sys3(4085, (long)exf, (long)buf, 64); sys3(4001, n
     real = Run(elf)
     monkeypatch.undo()
     try:
-        S._LAYOUT = forged_layout
+        S.blobs._LAYOUT = forged_layout
         wit = S.syscall_witness(records, PUBLIC, PRIVATE, program.end)
     finally:
-        S._LAYOUT = lay
+        S.blobs._LAYOUT = lay
     proof = real.prove(forged_traces(real, wit), wit.publics, check=False)
     with pytest.raises(VerificationError):
         stark.verify(real.pk.vk, proof)
