@@ -29,6 +29,8 @@ from prover.zkmips.spec import BUS_INPUT, BUS_JOURNAL
 from vm.isa import OP
 from vm.syscall_log import SyscallRecord
 
+#: The tables whose multiplicities are counted from the others' lookups.
+LOOKUP_TABLES = (lookup.BYTE_TABLE, lookup.RANGE16_TABLE)
 #: Buses balanced by the verifier against the claim, not inside the proof.
 OPEN_BUSES = frozenset({BUS_INPUT, BUS_JOURNAL})
 
@@ -147,5 +149,5 @@ def _witness(rows: np.ndarray, program_rows: np.ndarray, image: M.MemoryImage, e
 def with_lookups(tables: Sequence[Table], traces: dict[str, np.ndarray],
                  publics: dict[str, list[int]]) -> dict[str, np.ndarray]:
     """``traces`` plus the Byte and Range16 multiplicities of every table's lookups."""
-    senders = [t for t in tables if t.name not in (lookup.BYTE_TABLE, lookup.RANGE16_TABLE)]
+    senders = [t for t in tables if t.name not in LOOKUP_TABLES]
     return {**traces, **lookup.lookup_traces(senders, traces, publics)}

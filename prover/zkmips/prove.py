@@ -76,8 +76,10 @@ def prove(elf: Program | bytes, public_input: bytes = b"", private_input: bytes 
     claim = Claim(key.image_id, bytes(public_input), bytes(result.journal), result.exit_code, result.cycles)
     traces = MC.with_lookups(key.tables, wit.traces, wit.publics)
     if fault is not None:
+        honest = {name: traces[name].copy() for name in MC.LOOKUP_TABLES}
+        wit.traces = traces
         claim, check = fault(wit, claim), False
-        traces = _forged_traces(key, wit, traces)
+        traces = _forged_traces(key, wit, honest)
     publics = wit.publics
     del wit, rows                        # memory: the engine frees each trace once committed
     proof = stark.prove(key.pk, _handed_over(traces), publics, check=check, progress=report)
@@ -98,9 +100,12 @@ def _handed_over(traces: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def _forged_traces(key, wit: MC.ExecutionWitness, honest: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """A forged witness with lookup multiplicities recounted when its lookups are legal,
-    else the honest counts (the lookup buses must then catch the forgery)."""
+    """The traces a fault left in ``wit``, with the Byte and Range16 multiplicities
+    recounted from them unless the fault changed those itself or made a lookup illegal
+    (then they stay as they are, and the lookup buses must catch the forgery)."""
+    if any(not np.array_equal(wit.traces[name], honest[name]) for name in MC.LOOKUP_TABLES):
+        return wit.traces
     try:
         return MC.with_lookups(key.tables, wit.traces, wit.publics)
     except ValueError:
-        return {**honest, **wit.traces}
+        return wit.traces

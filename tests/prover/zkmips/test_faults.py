@@ -33,6 +33,13 @@ def elf(compile_c) -> bytes:
     return build_io_guest(compile_c)
 
 
+@pytest.fixture(scope="module")
+def bare(tmp_path_factory) -> bytes:
+    """The bare guest: every ALU table, bitmanip and the partial-word stores included."""
+    from tests.prover.zkmips.cpu_harness import bare_elf
+    return bare_elf("O2", str(tmp_path_factory.mktemp("bare")))
+
+
 def _column(wit: ExecutionWitness, table: str, name: str) -> np.ndarray:
     """A view of one column of ``table``'s trace (writes go into the witness)."""
     t = next(t for t in verifier_system().tables if t.name == table)
@@ -55,6 +62,16 @@ def _rejected(elf: bytes, alter: Callable[[ExecutionWitness], None]) -> None:
         verify_receipt(data, allow_insecure=True)
 
 
+def _flip_first(elf: bytes, table: str, column: str, where: str | None = None, by: int = 1) -> None:
+    """Reject a proof whose ``table`` row (the first with ``where`` = 1, or row 0) has
+    ``column`` changed by ``by``."""
+    def alter(wit):
+        row = 0 if where is None else _first(_column(wit, table, where) == 1)
+        col = _column(wit, table, column)
+        col[row] = (int(col[row]) + by) % (1 << 31)
+    _rejected(elf, alter)
+
+
 def _cpu(wit: ExecutionWitness, name: str) -> np.ndarray:
     return _column(wit, cpu.TABLE_NAME, name)
 
@@ -66,22 +83,40 @@ def test_honest_run_is_accepted(elf):
 
 
 def test_wrong_alu_result(elf):
-    def alter(wit):
-        c0 = _column(wit, add_sub.TABLE_NAME, "c0")
-        c0[_first(_column(wit, add_sub.TABLE_NAME, "is_addu") == 1)] ^= 1
-    _rejected(elf, alter)
+    _flip_first(elf, add_sub.TABLE_NAME, "c0", "is_addu")
 
 
 def test_wrong_hi_lo(elf):
-    def alter(wit):
-        lo = _column(wit, mul.TABLE_NAME, "lo_out0")
-        lo[_first(_column(wit, mul.TABLE_NAME, "is_mul") == 1)] ^= 4
-    _rejected(elf, alter)
+    _flip_first(elf, mul.TABLE_NAME, "lo_out0", "is_mul", by=4)
 
 
 def test_wrong_remainder(elf):
+    _flip_first(elf, divrem.TABLE_NAME, "r0")
+
+
+@pytest.mark.parametrize("table, column, where", [
+    ("bitwise", "c0", "is_xor"), ("lt", "lt", None), ("shift", "c0", "is_srl"), ("bitmanip", "c0", "is_seb"), ("bitmanip", "c0", "is_clz"),
+    ("mem_instr", "result0", "is_lbu"), ("mem_instr", "mem_new1", "is_sb"), ("mul", "hi_out3", "is_madd"),
+])
+def test_wrong_result_in_table(bare, table, column, where):
+    _flip_first(bare, table, column, where)
+
+
+@pytest.mark.parametrize("table, column", [("program", "count"), ("byte", "m_range"), ("range16", "m"),
+                                           ("private_input", "mult")])
+def test_wrong_multiplicity_in_table(elf, table, column):
+    """A lookup table claiming another count: an instruction fetched, a byte or 16-bit
+    value checked, or a private byte used once more than it was."""
     def alter(wit):
-        _column(wit, divrem.TABLE_NAME, "r0")[0] ^= 1
+        col = _column(wit, table, column)
+        col[_first(col > 0)] += 1
+    _rejected(elf, alter)
+
+
+def test_wrong_journal_word_written(elf):
+    def alter(wit):
+        row = _first(_column(wit, S.IO_TABLE, "k_jour") == 1)
+        _column(wit, S.IO_TABLE, "w0")[row] ^= 1
     _rejected(elf, alter)
 
 
