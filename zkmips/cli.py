@@ -77,7 +77,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from prover.zkmips.prove import STAGES, prove
+    from prover.zkmips.prove import MAX_PROOF_CYCLES, STAGES, NotProvableError, prove
     program = _load_program(args.program)
     public = _read_file(args.input, "input") or b""
     private = _read_file(args.private_input, "private input") or b""
@@ -89,8 +89,11 @@ def cmd_prove(args: argparse.Namespace) -> int:
             bar.set_description_str(f"prove: {stage}")
             bar.update(STAGES.index(stage) - bar.n)
 
-        receipt = prove(program, public, private, params=params, max_cycles=args.max_cycles or 1 << 21,
-                        progress=progress)
+        try:
+            receipt = prove(program, public, private, params=params, max_cycles=args.max_cycles or MAX_PROOF_CYCLES,
+                            progress=progress)
+        except NotProvableError as e:
+            raise CliError(f"cannot prove this run: {e}") from None
         data = receipt.encode()
         bar.set_description_str("prove: done")
         bar.update(len(STAGES) - bar.n)

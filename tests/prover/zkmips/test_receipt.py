@@ -221,6 +221,10 @@ def test_cli_prove_verify_inspect(elf, tmp_path):
     bad.write_bytes(_flip(out.read_bytes(), out.stat().st_size // 2))
     rejected = zkmips("verify", str(bad), "--allow-insecure", "--json")
     assert rejected.returncode == 1 and rejected.stdout == b"" and rejected.stderr.startswith(b"zkmips: invalid receipt:")
+    too_long = zkmips("prove", str(program), "-o", str(tmp_path / "x.receipt"), "--preset", FAST.name,
+                      "--max-cycles", "100", "-q")
+    assert too_long.returncode == 125 and too_long.stderr.count(b"\n") == 1
+    assert too_long.stderr.startswith(b"zkmips: error: cannot prove this run: program did not exit within 100 cycles")
     shown = zkmips("inspect", str(out), "--json")
     assert shown.returncode == 0
     info = json.loads(shown.stdout)
