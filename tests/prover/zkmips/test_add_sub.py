@@ -9,6 +9,7 @@ import pytest
 import vm
 from prover.zkmips.add_sub import OPS, TABLE_NAME, add_sub_trace, build_add_sub
 from prover.field import P
+from prover.zkmips.heights import table_height
 from tests.prover.zkmips.alua_harness import constraint_of, forge_rejected, limb_edge_pairs, unbalanced
 from tests.prover.zkmips.alub_harness import (RD, RS, RT, Prover, alu_driver, alu_driver_trace, edge_pairs, get_cell,
                                               run_one, set_cell)
@@ -65,7 +66,7 @@ def test_honest_edges_and_random(prover):
 def test_padding_rows_are_zero(small):
     ev, traces = small
     n = len(ev["op"])
-    assert traces[TABLE_NAME].shape[0] == 32 and not traces[TABLE_NAME][n:].any()
+    assert traces[TABLE_NAME].shape[0] == table_height(len(ev["op"])) and not traces[TABLE_NAME][n:].any()
 
 
 def test_bad_events():

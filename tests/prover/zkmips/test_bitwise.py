@@ -8,6 +8,7 @@ import pytest
 
 from prover.field import P
 from prover.zkmips.bitwise import OPS, TABLE_NAME, bitwise_trace, build_bitwise
+from prover.zkmips.heights import table_height
 from tests.prover.zkmips.alua_harness import (constraint_of, forge_rejected, limb_edge_pairs, register_op_events,
                                               unbalanced)
 from tests.prover.zkmips.alub_harness import Prover, alu_driver, alu_driver_trace, edge_pairs, get_cell
@@ -48,7 +49,7 @@ def test_honest_edges_and_random(prover):
 
 def test_padding_rows_are_zero(small):
     ev, traces = small
-    assert traces[TABLE_NAME].shape[0] == 16 and not traces[TABLE_NAME][len(ev["op"]):].any()
+    assert traces[TABLE_NAME].shape[0] == table_height(len(ev["op"])) and not traces[TABLE_NAME][len(ev["op"]):].any()
 
 
 def test_bad_events():

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from prover.zkmips.lt import OPS, TABLE_NAME, build_lt, lt_trace
+from prover.zkmips.heights import table_height
 from tests.prover.zkmips.alua_harness import (constraint_of, forge_rejected, limb_edge_pairs, register_op_events,
                                               unbalanced)
 from tests.prover.zkmips.alub_harness import Prover, alu_driver, alu_driver_trace, edge_pairs, get_cell
@@ -57,7 +58,7 @@ def test_signed_and_unsigned_differ_where_the_vm_says(small):
 
 def test_padding_rows_are_zero(small):
     ev, traces = small
-    assert traces[TABLE_NAME].shape[0] == 16 and not traces[TABLE_NAME][len(ev["op"]):].any()
+    assert traces[TABLE_NAME].shape[0] == table_height(len(ev["op"])) and not traces[TABLE_NAME][len(ev["op"]):].any()
 
 
 def test_bad_events():

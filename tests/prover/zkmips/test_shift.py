@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from prover.zkmips.shift import build_shift, shift_trace
+from prover.zkmips.heights import table_height
 from tests.prover.zkmips.alub_harness import (RD, RS, RT, Prover, alu_driver, alu_driver_trace, edge_pairs, get_cell,
                                               run_one, set_cell)
 from tests.vm.mips_asm import encode
@@ -60,7 +61,7 @@ def test_padding_rows_are_zero(small):
     ev, traces = small
     tr = traces["shift"]
     n = len(ev["op"])
-    assert tr.shape[0] == 32 and not tr[n:, TABLE.main_names.index("is_sll")].any()
+    assert tr.shape[0] == table_height(n) and not tr[n:, TABLE.main_names.index("is_sll")].any()
 
 
 def test_bad_events():
