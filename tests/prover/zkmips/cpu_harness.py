@@ -53,7 +53,6 @@ class ExecutionProver:
 
     def __init__(self, run: BareRun, params):
         from prover import stark
-        from prover.air import System
 
         self.run = run
         self.system = MC.build_system(run.tables)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from prover import stark
-from prover.air import System, check_buses, check_constraints
+from prover.air import check_buses, check_constraints
 from prover.errors import VerificationError
 from prover.field import P
 from prover.security import INSECURE_FAST_TEST_PARAMS as FAST
@@ -40,7 +40,7 @@ def test_honest_run_satisfies_every_constraint_and_bus(opt, tmp_path_factory):
     full = MC.with_lookups(run.tables, w.traces, w.publics)
     for t in run.tables:
         check_constraints(t, full[t.name], w.publics.get(t.name, ()))
-    check_buses(System(run.tables), full, w.publics)
+    check_buses(MC.build_system(run.tables), full, w.publics)
 
 
 @pytest.fixture(scope="module")
