@@ -31,7 +31,10 @@ every example guest (``guests/build``, all optimisation levels) is in this set:
   getrandom (the first :data:`RANDOM_BYTES` bytes of the VM's keccak stream), statx with
   the path ``""`` and fstat64/fstatat64 (``""``) on fds 0..3, uname, sysinfo, getcwd
   (size >= 2), ioctl on fds 0..3 (ENOTTY), mmap2 (anonymous, not MAP_FIXED, length below
-  2^28) and munmap (page-aligned address: a no-op).
+  2^28) and munmap (page-aligned address: a no-op), and the time calls
+  (:data:`~prover.zkmips.syscall.kernel.TIME_CALLS`): clock_gettime, clock_gettime64,
+  gettimeofday, time and clock_getres_time64 (word-aligned buffer, the clock below 2^22
+  cycles, so the seconds are 0).
 * The fd table is assumed to be the initial one (fds 0..3); dup/dup2/dup3/close/fcntl are
   not provable, so no provable run edits it.
 
@@ -39,8 +42,9 @@ Refused (the builder says why): every call that fails with EFAULT (the proof's m
 every page mapped) and, in the kernel table, every error return except ioctl's ENOTTY
 (readlink/statx of other paths, EBADF, EINVAL, ENOMEM, ENOSYS of a non-anonymous mmap2);
 mmap2 with MAP_FIXED; getrandom beyond the stream the blob table holds; a brk growth after
-a shrink; the calls vm.syscalls implements but no table does (time and clocks, times,
-getrusage, writev, fcntl64, dup*, close, kill/tgkill).
+a shrink; a time call with an unaligned buffer, or at cycle 2^22 or later; the calls
+vm.syscalls implements but no table does (times, getrusage, writev, fcntl64, dup*, close,
+kill/tgkill).
 
 Tables
     ``syscall`` (one row per call, :func:`build_syscall`), ``syscall_io`` (one row per
@@ -68,7 +72,8 @@ block counter).
 
 Slots of a call: ``ts + 0`` v0/a0/a1/a2 (header), a3, sp and the stack word of argument 5
 (kernel table: different keys); ``ts + 1`` path words (compare rows); ``ts + 2`` buffer
-words (word rows); ``ts + 3`` the v0/a3 writes; ``ts + 6`` kernel cells. So an argument
+words (word rows, or the kernel row's own writes of a time call's struct); ``ts + 3``
+the v0/a3 writes; ``ts + 6`` kernel cells. So an argument
 word, a path and a buffer may share words and are still accessed in the VM's order.
 
 Soundness argument (why the prover chooses no result)
@@ -156,6 +161,21 @@ Soundness argument (why the prover chooses no result)
       faults in the VM, and no provable call maps those pages again. (A guest that
       *does* touch unmapped memory is the CPU/memory design's known difference, not one
       these calls add.)
+    * Time calls: guest time is ``10 cyc`` ns where ``cyc`` is the syscall's clk (the
+      VM hands its handler ``cycles`` = the record's ``cycle`` = clk). The kernel row
+      proves ``ts = 8 cyc`` with ``cyc = cyc_lo + 2^16 cyc_hi < 2^22`` (range16, byte
+      check of ``cyc_hi + 192``), so ``cyc`` is the CPU's clk; ``ns`` (byte limbs, top one
+      below 3) satisfies ``ns = 10 cyc`` exactly (both sides far below p), so ``ns < 10^9``
+      and the seconds are 0; gettimeofday's ``usec = ns // 1000 = cyc // 100`` is ``uq``
+      with ``cyc = 100 uq + ur``, ``uq`` two bytes, ``ur < 100``. The buffer (a0 or a1,
+      pinned per selector) is word-aligned (``bl0 = bl1 = 0``) with word key ``key0``,
+      ``key0 + 3 < 2^30`` (a RAM key: no register is written); ``tnz`` is 1 exactly when
+      the pointer is non-zero (forced 1 for clock_gettime/clock_gettime64, whose NULL is
+      an EFAULT the builder refuses). Word ``j`` of the struct is written at ``key0 + j``,
+      ``ts + SLOT_MEMORY``, with multiplicity ``tnz`` for ``j`` below the call's word
+      count (2, 4, 2, 1, 4), its limbs pinned by the selector: ``[0, ns]``,
+      ``[0, 0, ns, 0]``, ``[0, uq]``, ``[0]``, ``[0, 0, 10, 0]``. v0 = 0 (time()'s
+      seconds), a3 = 0.
     * exit: the ``halted`` cell must be 0 before (no second exit) and the count of exit
       rows is 1, so ``exit_code`` is the low byte of a0 of the one exit.
     * Binding the claim: the open-bus totals are checked against values the verifier

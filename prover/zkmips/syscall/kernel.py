@@ -1,8 +1,10 @@
 """The ``syscall_kernel`` table: one row per call of :data:`KERNEL_CALLS` (getrlimit,
 prlimit64, readlink, getrandom, statx, fstat64, fstatat64, uname, sysinfo, getcwd,
-ioctl, mmap2, munmap). It proves the number, the result and the memory and kernel-cell
+ioctl, mmap2, munmap, and the time calls clock_gettime, clock_gettime64, gettimeofday,
+time, clock_getres_time64). It proves the number, the result and the memory and kernel-cell
 effects of the call its header row hands over on ``syskern``: blob copies and path
-compares through the ``sysio`` chain, getrandom's block counter, mmap2's cursor. The
+compares through the ``sysio`` chain, getrandom's block counter, mmap2's cursor, the
+time calls' struct words (written directly, one access per word). The
 soundness argument is the package docstring's (:mod:`prover.zkmips.syscall`)."""
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 from prover.air import Table
 from prover.expr import Expr, ExprLike, lift
 from prover.zkmips import memory as M
-from prover.zkmips.spec import BUS_RANGE16, SLOT_READ_A, SLOT_SYSTEM, range_check_bytes, word_value
+from prover.zkmips.spec import (
+    BUS_RANGE16, SLOT_MEMORY, SLOT_READ_A, SLOT_SYSTEM, TS_PER_CYCLE, range_check_bytes, word_value,
+)
 from prover.zkmips.syscall.blobs import blob_layout
 from prover.zkmips.syscall.cells import (
     _NUMBER, _PROVABLE_FDS, A3, BUS_SYSIO, BUS_SYSKERN, K_BRK_HWM, K_MMAP_NEXT, K_RANDOM, KERNEL_TABLE, KIND_BLOB,
@@ -18,17 +22,27 @@ from prover.zkmips.syscall.cells import (
 )
 from prover.zkmips.syscall.gadgets import _at_least, _below, _less_than, _read_access, _word_cols
 from vm.layout import PAGE_SIZE
-from vm.syscalls import ENOTTY, MAP_ANONYMOUS, MAP_FIXED, RLIMIT_STACK
+from vm.syscalls import CLOCK_NS_PER_CYCLE, ENOTTY, MAP_ANONYMOUS, MAP_FIXED, RLIMIT_STACK
 
 #: The calls of the kernel table, in selector order.
 KERNEL_CALLS = ("getrlimit", "prlimit64", "readlink", "getrandom", "statx", "fstat64", "fstatat64", "uname",
-                "sysinfo", "getcwd", "ioctl", "mmap2", "munmap")
+                "sysinfo", "getcwd", "ioctl", "mmap2", "munmap", "clock_gettime", "clock_gettime64", "gettimeofday",
+                "time", "clock_getres_time64")
 KERNEL_SELECTORS = tuple(f"is_{c}" for c in KERNEL_CALLS)
 #: Which ones copy a blob into guest memory, and where their buffer address comes from.
 BLOB_CALLS = ("getrlimit", "prlimit64", "readlink", "getrandom", "statx", "fstat64", "fstatat64", "uname",
               "sysinfo", "getcwd")
 _BUF_ARG = {"getrlimit": "a1", "readlink": "a1", "fstat64": "a1", "getrandom": "a0", "uname": "a0",
             "sysinfo": "a0", "getcwd": "a0", "fstatat64": "a2", "prlimit64": "a3", "statx": "arg5"}
+#: The time calls: (buffer argument, words written). They write their struct's words
+#: directly (word-aligned buffer), each at ``ts + SLOT_MEMORY``; guest time is ``10 cyc`` ns
+#: with ``cyc = ts / 8 < 2^22``, so the seconds are always 0 (below 10^9 ns).
+TIME_CALLS = {"clock_gettime": ("a1", 2), "clock_gettime64": ("a1", 4), "gettimeofday": ("a0", 2),
+              "time": ("a0", 1), "clock_getres_time64": ("a1", 4)}
+#: Time calls whose pointer may be NULL (then nothing is written); the others need one.
+TIME_OPTIONAL = ("gettimeofday", "time", "clock_getres_time64")
+#: ``cyc = ts / TS_PER_CYCLE`` of a time call stays below this (the builder refuses more).
+TIME_CYCLE_LIMIT = 1 << 22
 #: Calls whose path argument must equal a blob: (argument, blob).
 _PATH_ARG = {"readlink": ("a0", "proc_self_exe"), "statx": ("a1", "nul"), "fstatat64": ("a1", "nul")}
 _FD_CALLS = ("statx", "fstat64", "fstatat64", "ioctl")       # a0 is an fd in 0..3
@@ -119,7 +133,7 @@ def build_syscall_kernel() -> Table:
     buf = _word_cols(t, "buf")
     n, n_inv, has_io, pos, bq, bl0, bl1 = t.mains("n", "n_inv", "has_io", "pos", "bq", "bl0", "bl1")
     for src in args:
-        users = [c for c in BLOB_CALLS if _BUF_ARG[c] == src]
+        users = [c for c in BLOB_CALLS if _BUF_ARG[c] == src] + [c for c in TIME_CALLS if TIME_CALLS[c][0] == src]
         for j in range(4):
             t.assert_zero(any_of(*users) * (buf[j] - args[src][j]))
     s_blob = any_of(*BLOB_CALLS)
@@ -160,8 +174,11 @@ def build_syscall_kernel() -> Table:
     t.assert_zero(has_io * (1 - n * n_inv))
     t.assert_bool(bl0)
     t.assert_bool(bl1)
-    t.assert_zero(s_blob * (buf[0] - bq * 4 - bl0 - bl1 * 2))
-    checks.append((bq, s_blob))
+    s_tw = any_of(*TIME_CALLS)
+    t.assert_zero((s_blob + s_tw) * (buf[0] - bq * 4 - bl0 - bl1 * 2))
+    t.assert_zero(s_tw * bl0)                                      # time calls: a word-aligned buffer
+    t.assert_zero(s_tw * bl1)
+    checks.append((bq, s_blob + s_tw))
     key0 = bq + lift(buf[1]) * 64 + lift(buf[2]) * 16384 + lift(buf[3]) * 4194304
     t.send(BUS_SYSIO, [ts, KIND_BLOB, key0, bl0 + bl1 * 2, n, pos], has_io)
     t.receive(BUS_SYSIO, [ts, KIND_BLOB, 0, 0, 0, pos + n], has_io)
@@ -223,7 +240,48 @@ def build_syscall_kernel() -> Table:
     t.assert_zero(sel["munmap"] * (a0[1] - um * 16))
     _below(t, checks, um, 16, sel["munmap"])
 
-    # results
+    # the time calls: their struct's words, written at buf/4 + j (a RAM key: + 3 < 2^30)
+    tnz, tinv, tk_lo, tk_hi, cyc_lo, cyc_hi, ur = t.mains("tnz", "tinv", "tk_lo", "tk_hi", "cyc_lo", "cyc_hi", "ur")
+    tz = lift(buf[0]) + buf[1] + buf[2] + buf[3]                   # 0 exactly for a NULL pointer (byte limbs)
+    t.assert_bool(tnz)
+    t.assert_zero(tnz * (1 - s_tw))
+    t.assert_zero(s_tw * tz * (1 - tnz))
+    t.assert_zero(tnz * (1 - tz * tinv))
+    t.assert_zero(any_of(*(c for c in TIME_CALLS if c not in TIME_OPTIONAL)) * (1 - tnz))
+    t.assert_zero(s_tw * (key0 + 3 - tk_lo - tk_hi * 65536))
+    for v in (tk_lo, tk_hi, tk_hi * 4):
+        t.send(BUS_RANGE16, [v], s_tw)
+    # cyc = ts / 8 < 2^22 (so cyc is the CPU's clk), ns = 10 cyc < 2^26 < 10^9 (sec = 0),
+    # usec = cyc // 100 = uq: cyc = 100 uq + ur with ur < 100; everything exact in the field
+    cyc = cyc_lo + cyc_hi * 65536
+    t.assert_zero(s_tw * (ts - cyc * TS_PER_CYCLE))
+    t.send(BUS_RANGE16, [cyc_lo], s_tw)
+    _below(t, checks, cyc_hi, TIME_CYCLE_LIMIT >> 16, s_tw)
+    ns = _word_cols(t, "ns")
+    t.assert_zero(s_tw * (word_value(ns) - cyc * CLOCK_NS_PER_CYCLE))
+    checks += [(ns[0], s_tw), (ns[1], s_tw), (ns[2], s_tw)]
+    _below(t, checks, ns[3], (TIME_CYCLE_LIMIT * CLOCK_NS_PER_CYCLE >> 24) + 1, s_tw)
+    uq = t.mains("uq_0", "uq_1")
+    t.assert_zero(s_tw * (cyc - (lift(uq[0]) + lift(uq[1]) * 256) * 100 - ur))
+    checks += [(uq[0], s_tw), (uq[1], s_tw)]
+    _below(t, checks, ur, 100, s_tw)
+    zero = [0, 0, 0, 0]
+    tvals = {"clock_gettime": [zero, list(ns)], "clock_gettime64": [zero, zero, list(ns), zero],
+             "gettimeofday": [zero, [uq[0], uq[1], 0, 0]], "time": [zero],
+             "clock_getres_time64": [zero, zero, [CLOCK_NS_PER_CYCLE, 0, 0, 0], zero]}
+    assert all(len(tvals[c]) == nw for c, (_, nw) in TIME_CALLS.items())
+    for j in range(4):
+        tw = _word_cols(t, f"tw{j}")
+        tm = t.main(f"tm{j}")
+        writers = [c for c, (_, nw) in TIME_CALLS.items() if nw > j]
+        t.assert_zero(tm - tnz * any_of(*writers))
+        for c in writers:
+            for limb in range(4):
+                t.assert_zero(sel[c] * (tw[limb] - tvals[c][j][limb]))
+        acc = M.memory_access(t, f"tw{j}", key0 + j, tw, ts + SLOT_MEMORY, 1, tm, check_gap_hi=False)
+        checks.append((acc.gap_hi, tm))
+
+    # results (the time calls return 0: time()'s seconds)
     res = {c: [0, 0, 0, 0] for c in KERNEL_CALLS}
     res["readlink"] = [n, 0, 0, 0]
     res["getrandom"] = list(a1)

@@ -24,12 +24,14 @@ from prover.zkmips.syscall.constants import constant_syscalls
 from prover.zkmips.syscall.gadgets import _lt_witness
 from prover.zkmips.syscall.kernel import (
     _ANON_BIT, _ANON_BYTE, _BUF_ARG, _FD_CALLS, _FIXED_BIT, _FIXED_BYTE, _PATH_ARG, KERNEL_CALLS, MMAP_LENGTH_LIMIT,
+    TIME_CALLS, TIME_CYCLE_LIMIT,
 )
 from vm.boot import MMAP_TOP, page_align_up
 from vm.layout import PAGE_SIZE, TLS
 from vm.syscall_log import SyscallRecord
 from vm.syscalls import (
-    BRK_LIMIT, EFAULT, ENOTTY, FD_JOURNAL, FD_LOG, FD_PRIVIN, FD_PUBLIN, MAP_ANONYMOUS, MAP_FIXED, RLIMIT_STACK,
+    BRK_LIMIT, CLOCK_NS_PER_CYCLE, EFAULT, ENOTTY, FD_JOURNAL, FD_LOG, FD_PRIVIN, FD_PUBLIN, MAP_ANONYMOUS, MAP_FIXED,
+    RLIMIT_STACK,
 )
 
 
@@ -247,6 +249,44 @@ def _inv(v: int) -> int:
     return pow(v, F.P - 2, F.P) if v else 0
 
 
+def _time_row(rec: SyscallRecord, ts: int, k: dict, buf: int, i: int, access) -> int:
+    """The columns and word writes of a time call (clock_gettime, clock_gettime64,
+    gettimeofday, time, clock_getres_time64); returns v0. Refuses a buffer that is not
+    word-aligned, one at the top of memory, a cycle >= 2^22 (so the seconds are 0)."""
+    name = rec.name
+    cyc = ts // TS_PER_CYCLE
+    ns = cyc * CLOCK_NS_PER_CYCLE
+    if cyc >= TIME_CYCLE_LIMIT or ns >= 10**9:
+        raise not_provable(rec, f" (cycle {cyc} >= {TIME_CYCLE_LIMIT}: the proven clock stays below 2^22 cycles)")
+    if buf & 3:
+        raise not_provable(rec, f" (its buffer 0x{buf:08x} is not 4-byte aligned)")
+    if (buf >> 2) + 3 >= 1 << 30:
+        raise not_provable(rec, f" (its buffer 0x{buf:08x} is at the top of memory)")
+    values = {"clock_gettime": [0, ns], "clock_gettime64": [0, 0, ns, 0],
+              "gettimeofday": [0, (ns // 1000) % 10**6], "time": [0],
+              "clock_getres_time64": [0, 0, CLOCK_NS_PER_CYCLE, 0]}[name]
+    words = values if buf else []              # a NULL pointer: the values' columns, no write
+    if not buf and name in ("clock_gettime", "clock_gettime64"):
+        raise not_provable(rec, " (a NULL buffer)")
+    written = {w: new for w, _, new in rec.words_written}
+    expect = {buf + 4 * j: v for j, v in enumerate(words)}
+    if written != expect:
+        raise ValueError(f"cycle {rec.cycle}: {name} wrote {written} but the tables derive {expect}")
+    key0 = buf >> 2
+    for j, b in enumerate(_limbs(buf)):
+        k[f"buf_{j}"] = b
+    k.update(bq=(buf & 0xFF) >> 2, tnz=int(buf != 0), tinv=_inv(sum(_limbs(buf))),
+             tk_lo=(key0 + 3) & 0xFFFF, tk_hi=(key0 + 3) >> 16, cyc_lo=cyc & 0xFFFF, cyc_hi=cyc >> 16,
+             ur=cyc % 100, uq_0=(cyc // 100) & 0xFF, uq_1=(cyc // 100) >> 8)
+    k.update({f"ns_{j}": b for j, b in enumerate(_limbs(ns))})
+    for j, v in enumerate(values):
+        k.update({f"tw{j}_{limb}": b for limb, b in enumerate(_limbs(v))})
+    for j, v in enumerate(words):
+        k[f"tm{j}"] = 1
+        access(i, f"tw{j}", key0 + j, ts + SLOT_MEMORY, v, True, KERNEL_TABLE)
+    return ns // 10**9 if name == "time" else 0
+
+
 def _kernel_row(rec: SyscallRecord, ts: int, state: dict, wit: SyscallWitness, access) -> tuple[int, int]:
     """The kernel-table row of one call (and its word rows and accesses); returns the
     (v0, a3) the tables derive. Refuses what the table cannot prove exactly."""
@@ -359,6 +399,8 @@ def _kernel_row(rec: SyscallRecord, ts: int, state: dict, wit: SyscallWitness, a
         if a0 & 0xFFF:
             raise not_provable(rec, " (an unaligned address: EINVAL)")
         k["um"] = (a0 >> 12) & 0xF
+    elif name in TIME_CALLS:
+        r = _time_row(rec, ts, k, arg_value[TIME_CALLS[name][0]], i, access)
     if blob is not None:
         buf = arg_value[_BUF_ARG[name]]
         for j, b in enumerate(_limbs(buf)):
