@@ -16,7 +16,6 @@ import pytest
 
 import vm
 from prover import stark
-from prover.air import check_buses, check_constraints
 from prover.errors import VerificationError
 from prover.zkmips import syscall as S
 from tests.conftest import guest
@@ -221,12 +220,7 @@ def test_every_example_guest_is_provable_syscall_wise():
 def test_kernel_calls_prove(run):
     names = [r.name for r in run.records]
     assert len(run.wit.kernel) == sum(n in S.KERNEL_CALLS for n in names) == 19
-    traces = run.full(run.traces())
-    for t in run.system.tables:
-        check_constraints(t, traces[t.name], run.wit.publics if t.name == S.SYSCALL_TABLE else ())
-    check_buses(run.system, traces)
-    proof = run.prove(run.traces())
-    statement = stark.verify(run.pk.vk, proof)
+    proof, statement = run.prove_honestly()
     res = run.result
     assert check_claim(run, proof, statement, PUBLIC, res.journal, res.exit_code)
     # the journal shows what the calls wrote: EXECFN, the random stream, the structs
@@ -425,20 +419,24 @@ def _forged_copy(run):
     return wit
 
 
+def verify_forgery(run, forge=None):
+    """Prove the run's witness as ``forge`` alters it (the prover's checks off) and verify."""
+    wit = _forged_copy(run)
+    if forge is not None:
+        forge(wit)
+    return stark.verify(run.pk.vk, run.prove(forged_traces(run, wit), check=False))
+
+
 def test_forgery_harness_is_honest_without_a_forgery(run):
     """The forged-trace path with no forgery still verifies (so each forgery below is
     rejected for what it changes)."""
-    proof = run.prove(forged_traces(run, _forged_copy(run)), check=False)
-    stark.verify(run.pk.vk, proof)
+    verify_forgery(run)
 
 
 @pytest.mark.parametrize("what", sorted(FORGERIES))
 def test_forged_kernel_effects_are_rejected(run, what):
-    wit = _forged_copy(run)
-    FORGERIES[what](wit)
-    proof = run.prove(forged_traces(run, wit), check=False)
     with pytest.raises(VerificationError):
-        stark.verify(run.pk.vk, proof)
+        verify_forgery(run, FORGERIES[what])
 
 
 def test_readlink_of_another_path_is_rejected(tmp_path_factory, monkeypatch):
@@ -482,6 +480,7 @@ void __start(void) { long n = sys3(4085, (long)exf, (long)buf, 64); sys3(4001, n
 
 
 # ----------------------------------------------------------------------------- a whole glibc guest
+@pytest.mark.slow        # CI proves hello whole, CPU included (test_guests_proven.py)
 def test_hello_syscalls_prove():
     """hello-O2's start-up and I/O calls, proven with the CPU's accesses of the whole run."""
     r = Run(guest("hello").read_bytes())

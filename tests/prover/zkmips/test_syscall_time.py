@@ -10,13 +10,11 @@ import numpy as np
 import pytest
 
 import vm
-from prover import stark
-from prover.air import check_buses, check_constraints
 from prover.errors import VerificationError
 from prover.zkmips import syscall as S
 from tests.prover.zkmips.test_syscall import PRIVATE, PUBLIC, Run, check_claim
 from tests.prover.zkmips.test_syscall_kernel import (
-    SYS6, _compile, _forged_copy, _kidx, _records, _set_access, _set_result, forged_traces,
+    SYS6, _compile, _kidx, _records, _set_access, _set_result, verify_forgery,
 )
 from vm.executor import Executor
 from vm.syscall_log import SyscallLog
@@ -63,12 +61,7 @@ def _rec(run, name, nth=0):
 def test_time_calls_prove(run):
     names = [r.name for r in run.records]
     assert sum(n in TIME_NAMES for n in names) == 8 and len(run.wit.kernel) == 8
-    traces = run.full(run.traces())
-    for t in run.system.tables:
-        check_constraints(t, traces[t.name], run.wit.publics if t.name == S.SYSCALL_TABLE else ())
-    check_buses(run.system, traces)
-    proof = run.prove(run.traces())
-    statement = stark.verify(run.pk.vk, proof)
+    proof, statement = run.prove_honestly()
     res = run.result
     assert res.exit_code == 0
     assert check_claim(run, proof, statement, PUBLIC, res.journal, res.exit_code)
@@ -194,17 +187,13 @@ FORGERIES = {
 
 
 def test_forgery_harness_is_honest_without_a_forgery(run):
-    proof = run.prove(forged_traces(run, _forged_copy(run)), check=False)
-    stark.verify(run.pk.vk, proof)
+    verify_forgery(run)
 
 
 @pytest.mark.parametrize("what", sorted(FORGERIES))
 def test_forged_time_results_are_rejected(run, what):
-    wit = _forged_copy(run)
-    FORGERIES[what](wit)
-    proof = run.prove(forged_traces(run, wit), check=False)
     with pytest.raises(VerificationError):
-        stark.verify(run.pk.vk, proof)
+        verify_forgery(run, FORGERIES[what])
 
 
 # ----------------------------------------------------------------------------- a glibc guest
