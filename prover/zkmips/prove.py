@@ -22,7 +22,7 @@ from prover import stark
 from prover.security import DEFAULT, FriParams
 from prover.zkmips import machine as MC
 from prover.zkmips.claim import MAX_IO_BYTES, Claim
-from prover.zkmips.keys import program_key
+from prover.zkmips.keys import ProgramKey, program_key
 from prover.zkmips.receipt import Receipt
 from prover.zkmips.syscall import PUBLICS, SYSCALL_TABLE
 from vm.elf import Program
@@ -90,7 +90,6 @@ def prove(elf: Program | bytes, public_input: bytes = b"", private_input: bytes 
                    stark_bytes.encode(proof, vk.digest, vk.hiding))
 
 
-
 def _handed_over(traces: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """A new dict with the arrays moved out of ``traces`` (left empty), so that the
     engine holds the only references and frees each trace when done with it."""
@@ -99,7 +98,7 @@ def _handed_over(traces: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return out
 
 
-def _forged_traces(key, wit: MC.ExecutionWitness, honest: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _forged_traces(key: ProgramKey, wit: MC.ExecutionWitness, honest: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The traces a fault left in ``wit``, with the Byte and Range16 multiplicities
     recounted from them unless the fault changed those itself or made a lookup illegal
     (then they stay as they are, and the lookup buses must catch the forgery)."""
