@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from prover.air import ConstraintError, Table, check_buses, check_constraints
-from tests.prover.zkmips.alub_harness import RD, RS, RT, Prover, run_one, set_cell
+from tests.prover.zkmips.alub_harness import RD, RS, RT, Prover, edge_pairs, run_one, set_cell
 from tests.vm.mips_asm import encode
 from vm.isa import OP
 
@@ -85,6 +85,13 @@ def limb_edge_pairs(rng: np.random.Generator, n: int) -> list[tuple[int, int]]:
     limbs = rng.choice(EDGE_BYTES, size=(n, 2, 4)).astype(np.int64)
     words = (limbs << (8 * np.arange(4))).sum(axis=2)
     return [(int(a), int(b)) for a, b in words]
+
+
+def sweep_pairs(seed: int = 2024) -> list[tuple[int, int]]:
+    """The operand pairs of every ALU table's large sweep: 500 random words with edge
+    values, then 1000 words made of edge bytes."""
+    rng = np.random.default_rng(seed)
+    return edge_pairs(rng, 500) + limb_edge_pairs(rng, 1000)
 
 
 def register_op_events(pairs, mnemonics) -> dict[str, np.ndarray]:

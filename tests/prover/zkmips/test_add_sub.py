@@ -10,7 +10,7 @@ import vm
 from prover.zkmips.add_sub import OPS, TABLE_NAME, add_sub_trace, build_add_sub
 from prover.field import P
 from prover.zkmips.heights import table_height
-from tests.prover.zkmips.alua_harness import constraint_of, forge_rejected, limb_edge_pairs, unbalanced
+from tests.prover.zkmips.alua_harness import constraint_of, forge_rejected, sweep_pairs, unbalanced
 from tests.prover.zkmips.alub_harness import (RD, RS, RT, Prover, alu_driver, alu_driver_trace, edge_pairs, get_cell,
                                               run_one, set_cell)
 from tests.vm.mips_asm import encode
@@ -178,6 +178,5 @@ def test_ops_map_matches_the_spec():
 @pytest.mark.slow
 def test_large_sweep(prover):
     """Every op on ~1500 pairs: random words, and words made of edge bytes."""
-    rng = np.random.default_rng(2024)
-    ev, _ = vm_events(edge_pairs(rng, 500) + limb_edge_pairs(rng, 1000))
+    ev, _ = vm_events(sweep_pairs())
     prover.prove_verify(_traces(ev))

@@ -9,7 +9,7 @@ import pytest
 from prover.field import P
 from prover.zkmips.bitwise import OPS, TABLE_NAME, bitwise_trace, build_bitwise
 from prover.zkmips.heights import table_height
-from tests.prover.zkmips.alua_harness import (constraint_of, forge_rejected, limb_edge_pairs, register_op_events,
+from tests.prover.zkmips.alua_harness import (constraint_of, forge_rejected, register_op_events, sweep_pairs,
                                               unbalanced)
 from tests.prover.zkmips.alub_harness import Prover, alu_driver, alu_driver_trace, edge_pairs, get_cell
 from vm.isa import OP
@@ -125,6 +125,5 @@ def test_ops_map_matches_the_spec():
 @pytest.mark.slow
 def test_large_sweep(prover):
     """Every op on ~1500 pairs: random words, and words made of edge bytes."""
-    rng = np.random.default_rng(2024)
-    ev = vm_events(edge_pairs(rng, 500) + limb_edge_pairs(rng, 1000))
+    ev = vm_events(sweep_pairs())
     prover.prove_verify(_traces(ev))

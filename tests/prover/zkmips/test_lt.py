@@ -8,7 +8,7 @@ import pytest
 
 from prover.zkmips.lt import OPS, TABLE_NAME, build_lt, lt_trace
 from prover.zkmips.heights import table_height
-from tests.prover.zkmips.alua_harness import (constraint_of, forge_rejected, limb_edge_pairs, register_op_events,
+from tests.prover.zkmips.alua_harness import (constraint_of, forge_rejected, register_op_events, sweep_pairs,
                                               unbalanced)
 from tests.prover.zkmips.alub_harness import Prover, alu_driver, alu_driver_trace, edge_pairs, get_cell
 from vm.isa import OP
@@ -137,6 +137,5 @@ def test_ops_map_matches_the_spec():
 @pytest.mark.slow
 def test_large_sweep(prover):
     """Every op on ~1500 pairs: random words, and words made of edge bytes."""
-    rng = np.random.default_rng(2024)
-    ev = vm_events(edge_pairs(rng, 500) + limb_edge_pairs(rng, 1000))
+    ev = vm_events(sweep_pairs())
     prover.prove_verify(_traces(ev))
