@@ -19,6 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from prover import expr as E
+from prover.keccak import keccak256
 from prover import field
 from prover.expr import Expr, ExprLike
 
@@ -210,10 +211,20 @@ class System:
         return sorted({b for t in self.tables for b in t.buses})
 
     def bus_id(self, bus: str) -> int:
+        """The field element that tags ``bus``'s fingerprints: its position for a closed bus;
+        for an open bus a value derived from its name alone (``OPEN_BUS_ID_BASE`` + 24 bits
+        of keccak), so that systems sharing an open bus (a receipt's segment and memory
+        proofs) fingerprint its tuples alike."""
+        if bus in self.open_buses:
+            return OPEN_BUS_ID_BASE + int.from_bytes(keccak256(b"zkmips-bus:" + bus.encode())[:3], "little")
         return self.bus_names.index(bus) + 1
 
     def describe(self) -> dict:
         return {"tables": [t.describe() for t in self.tables], "open_buses": sorted(self.open_buses)}
+
+
+#: Open buses' ids lie above every closed bus's position (below p: 2^25 < p).
+OPEN_BUS_ID_BASE = 1 << 24
 
 
 # -- the debug checker -------------------------------------------------------------------

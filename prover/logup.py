@@ -176,9 +176,19 @@ def _ext_cumsum(x: np.ndarray) -> np.ndarray:
 
 
 def blinding_values(system: System, layouts: dict[str, LogupLayout],
-                    random: Callable[[tuple[int, ...]], np.ndarray]) -> dict[str, np.ndarray]:
-    """Per table, ``uint32[len(buses), 4]`` blinding values summing to zero per bus over
-    the tables (zero outside hiding mode); ``random(shape)`` gives uniform field elements."""
+                    random: Callable[[tuple[int, ...]], np.ndarray],
+                    open_totals: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Per table, ``uint32[len(buses), 4]`` blinding values summing per bus over the
+    tables to zero, or for an open bus named in ``open_totals`` to that value (zero
+    outside hiding mode); ``random(shape)`` gives uniform field elements.
+
+    Each table's sum of a bus is public in the proof; the blinds make every one of them
+    uniform. An open bus's total over the proof is shifted by its ``open_totals`` value,
+    which the parts of a shared argument choose to sum to zero over all parts."""
+    open_totals = dict(open_totals or {})
+    unknown = set(open_totals) - set(system.open_buses)
+    if unknown:
+        raise ValueError(f"open-bus totals given for buses that are not open: {sorted(unknown)}")
     out = {name: np.zeros((len(lay.buses), 4), dtype=np.uint32) for name, lay in layouts.items()}
     for bus in system.bus_names:
         users = [(name, lay.buses.index(bus)) for name, lay in layouts.items() if lay.hiding and bus in lay.buses]
@@ -186,9 +196,12 @@ def blinding_values(system: System, layouts: dict[str, LogupLayout],
         for name, j in users[:-1]:
             out[name][j] = random((4,))
             total = field.ext_add(total, out[name][j])
+        target = np.asarray(open_totals.pop(bus, np.zeros(4)), dtype=np.uint32)
         if users:
             name, j = users[-1]
-            out[name][j] = field.ext_neg(total)
+            out[name][j] = field.ext_sub(target, total)
+        elif np.any(target):
+            raise ValueError(f"bus {bus}: no hiding table can carry its blinding total")
     return out
 
 

@@ -48,6 +48,9 @@ from prover.security import DEFAULT, DEFAULT_SHAPE, FriParams
 from prover.transcript import Transcript
 
 TRANSCRIPT_LABEL = b"zkmips-stark-v1"
+#: Labels of a shared argument's seed-derived challenges and of a proof's binding.
+SHARED_LABEL = b"zkmips-shared-logup-v1"
+BINDING_LABEL = b"zkmips-proof-binding-v1"
 VK_DOMAIN = b"zkmips-vk-v1"
 # Committed columns may have degree up to 2^MAX_LOG_HEIGHT (a trace of that many rows, or
 # half as many in hiding mode, which doubles the committed degree). It is the instance size
@@ -371,30 +374,58 @@ def _source(data: CommittedData, index: int, log_N: int, maps: np.ndarray) -> E.
 PROVE_STAGES = ("check", "commit", "logup", "quotient", "open")
 
 
-def prove(pk: ProvingKey, traces: dict[str, np.ndarray], publics: dict[str, Sequence[int]] | None = None,
-          *, check: bool = True, rng: np.random.Generator | None = None,
-          progress: Callable[[str], None] | None = None) -> StarkProof:
-    """Prove that each table's trace satisfies its constraints and that the buses balance.
+def shared_challenges(seed: bytes) -> list[np.ndarray]:
+    """The LogUp challenges of every proof of one shared argument (the segments of an
+    execution): drawn from ``seed``, which the caller derives from every proof's
+    :func:`proof_binding`, so they come after every main trace is committed."""
+    tr = Transcript(SHARED_LABEL)
+    tr.absorb_digest(seed)
+    return [tr.sample_ext() for _ in range(logup.NUM_CHALLENGES)]
 
-    ``check`` runs the debug checker first (clear errors for a bad witness); tests that
-    build invalid proofs on purpose turn it off.  ``rng`` only makes hiding randomness
-    reproducible in tests (by default it comes from the OS's CSPRNG). ``progress`` is
-    called with each name of :data:`PROVE_STAGES` as that stage starts."""
-    report = progress or (lambda stage: None)
+
+def proof_binding(vk: VerifyingKey, log_heights: Sequence[int], publics: Sequence[Sequence[int]],
+                  main_root: bytes) -> bytes:
+    """What a shared argument's seed must cover for one proof: its key, heights, public
+    values and main commitment (everything absorbed before LogUp challenges)."""
+    tr = Transcript(BINDING_LABEL)
+    _absorb_header(tr, vk, log_heights, publics)
+    tr.absorb_digest(main_root)
+    return keccak256(b"".join(int(w).to_bytes(4, "little") for w in (tr.sample_base() for _ in range(8))))
+
+
+@dataclass
+class _MainCommitment:
+    """A proof after its first round: the main traces committed, the transcript on."""
+
+    mains: list[np.ndarray]
+    pubs: list[list[int]]
+    log_heights: list[int]
+    blinds: dict[str, np.ndarray]
+    masks: list[int]
+    pcs: FriPcs
+    tr: Transcript
+    main_root: bytes
+    main_data: CommittedData
+
+
+def _commit_main(pk: ProvingKey, traces: dict[str, np.ndarray], publics: dict[str, Sequence[int]] | None,
+                 check: bool, rng: np.random.Generator | None, open_totals: dict[str, np.ndarray] | None,
+                 report: Callable[[str], None]) -> _MainCommitment:
+    """Round 1 of :func:`prove`: validate, absorb the header, commit every main trace
+    (with the LogUp blinding columns in hiding mode)."""
     report("check")
     vk = pk.vk
     system = vk.system
-    tables = system.tables
     mains, pubs, log_heights = _validated_inputs(vk, traces, publics or {}, check)
     del traces            # memory: a caller that hands over its only reference frees it as we go
     pcs = FriPcs(vk.params, hiding=vk.hiding, rng=rng)
     tr = Transcript(TRANSCRIPT_LABEL)
     _absorb_header(tr, vk, log_heights, pubs)
     extra = 1 if vk.hiding else 0
-
-    # Main traces (with the LogUp blinding columns in hiding mode).
+    if open_totals and not vk.hiding:
+        raise ValueError("open-bus totals are blinded only in hiding mode")
     blinds = logup.blinding_values(system, {i.table.name: i.layout for i in vk.infos},
-                                   lambda shape: random_field(rng, shape))
+                                   lambda shape: random_field(rng, shape), open_totals)
     committed = [np.hstack([m, logup.blind_columns(blinds[i.table.name], m.shape[0])]) if i.layout.blind_width else m
                  for i, m in zip(vk.infos, mains)]
     masks = [mask_degree(lh, vk.params, vk.hiding) for lh in log_heights]
@@ -404,10 +435,57 @@ def prove(pk: ProvingKey, traces: dict[str, np.ndarray], publics: dict[str, Sequ
     main_root, main_data = pcs.commit(main_items)
     del committed, main_items             # the extension in main_data is all that is needed now
     tr.absorb_digest(main_root)
+    return _MainCommitment(mains, pubs, log_heights, blinds, masks, pcs, tr, main_root, main_data)
+
+
+def commit_binding(pk: ProvingKey, traces: dict[str, np.ndarray], publics: dict[str, Sequence[int]] | None = None,
+                   *, rng: np.random.Generator | None = None,
+                   open_totals: dict[str, np.ndarray] | None = None) -> bytes:
+    """Round 1 only: the :func:`proof_binding` that :func:`prove` with the same inputs
+    and randomness will hand to its ``logup_seed`` callback (a shared argument's
+    coordinator collects these from every proof before any proof can go on)."""
+    c = _commit_main(pk, traces, publics, False, rng, open_totals, lambda stage: None)
+    return proof_binding(pk.vk, c.log_heights, c.pubs, c.main_root)
+
+
+def prove(pk: ProvingKey, traces: dict[str, np.ndarray], publics: dict[str, Sequence[int]] | None = None,
+          *, check: bool = True, rng: np.random.Generator | None = None,
+          progress: Callable[[str], None] | None = None, open_totals: dict[str, np.ndarray] | None = None,
+          logup_seed: Callable[[bytes], bytes] | None = None) -> StarkProof:
+    """Prove that each table's trace satisfies its constraints and that the buses balance.
+
+    ``check`` runs the debug checker first (clear errors for a bad witness); tests that
+    build invalid proofs on purpose turn it off.  ``rng`` only makes hiding randomness
+    reproducible in tests (by default it comes from the OS's CSPRNG). ``progress`` is
+    called with each name of :data:`PROVE_STAGES` as that stage starts.
+
+    A proof that is one part of a shared argument (the segments of one execution, whose
+    open buses balance only together) passes ``logup_seed``: called with this proof's
+    :func:`proof_binding` once its main traces are committed, it returns the seed of the
+    LogUp challenges shared by every part (:func:`shared_challenges`); and
+    ``open_totals``: per open bus, a blinding value added to this proof's total (the
+    parts' values sum to zero, so a part's total reveals nothing of what it carries)."""
+    report = progress or (lambda stage: None)
+    c = _commit_main(pk, traces, publics, check, rng, open_totals, report)
+    del traces
+    vk = pk.vk
+    system = vk.system
+    tables = system.tables
+    mains, pubs, log_heights, blinds, masks, pcs, tr = c.mains, c.pubs, c.log_heights, c.blinds, c.masks, c.pcs, c.tr
+    main_root, main_data = c.main_root, c.main_data
+    del c
+    extra = 1 if vk.hiding else 0
+    if logup_seed is not None:
+        seed = logup_seed(proof_binding(vk, log_heights, pubs, main_root))
+        tr.absorb_digest(seed)
+        challenges = shared_challenges(seed)
+    else:
+        challenges = None
 
     # LogUp.
     report("logup")
-    challenges = [tr.sample_ext() for _ in range(logup.NUM_CHALLENGES)]
+    if challenges is None:
+        challenges = [tr.sample_ext() for _ in range(logup.NUM_CHALLENGES)]
     perm_traces, bus_sums = _permutation_traces(vk, mains, pubs, challenges, blinds)
     del mains
     has_perm = [p is not None for p in perm_traces]
@@ -581,12 +659,17 @@ def _chunks(q: np.ndarray, log_n: int, k: int, mask: int, rng: np.random.Generat
 
 
 # ----------------------------------------------------------------------------- verifier
-def verify(vk: VerifyingKey, proof: StarkProof, publics: dict[str, Sequence[int]] | None = None) -> Statement:
+def verify(vk: VerifyingKey, proof: StarkProof, publics: dict[str, Sequence[int]] | None = None,
+           *, logup_seed: bytes | None = None) -> Statement:
     """Check ``proof`` against ``vk`` (and, if given, the expected public values).
+
+    ``logup_seed``: for one part of a shared argument, the seed its prover was handed
+    (the caller recomputes it from every part's :func:`proof_binding`); the open-bus
+    totals in the returned :class:`Statement` then balance only over all the parts.
 
     Returns the :class:`Statement`; raises only :class:`VerificationError`."""
     try:
-        return _verify(vk, proof, publics)
+        return _verify(vk, proof, publics, logup_seed)
     except VerificationError:
         raise
     except (ValueError, TypeError, IndexError, KeyError, AttributeError, OverflowError, ZeroDivisionError) as exc:
@@ -655,13 +738,19 @@ def _bus_sums(vk: VerifyingKey, proof: StarkProof) -> dict[str, dict[str, np.nda
     return sums
 
 
-def _verify(vk: VerifyingKey, proof: StarkProof, expected: dict[str, Sequence[int]] | None) -> Statement:
+def _verify(vk: VerifyingKey, proof: StarkProof, expected: dict[str, Sequence[int]] | None,
+            logup_seed: bytes | None) -> Statement:
     _check_header(vk, proof, expected)
     system, tables = vk.system, vk.system.tables
     tr = Transcript(TRANSCRIPT_LABEL)
     _absorb_header(tr, vk, proof.log_heights, proof.publics)
     tr.absorb_digest(proof.main_root)
-    challenges = [tr.sample_ext() for _ in range(logup.NUM_CHALLENGES)]
+    if logup_seed is not None:
+        _expect(isinstance(logup_seed, bytes) and len(logup_seed) == 32, "bad shared seed")
+        tr.absorb_digest(logup_seed)
+        challenges = shared_challenges(logup_seed)
+    else:
+        challenges = [tr.sample_ext() for _ in range(logup.NUM_CHALLENGES)]
     has_perm = [info.has_perm for info in vk.infos]
     sums = _bus_sums(vk, proof)
     if any(has_perm):

@@ -77,26 +77,45 @@ def cmd_prove(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from prover.zkmips.prove import MAX_PROOF_CYCLES, STAGES, NotProvableError, prove
-    program = _load_program(args.program)
+    from prover.zkmips.segment_receipt import prove_segmented
+    from prover.zkmips.segments import DEFAULT_SEGMENT_LOG, LocalRunner, NotProvableError
+    program = _read_file(args.program, "program")
+    _load_program(args.program)                  # a malformed ELF fails here, in one line
     public = _read_file(args.input, "input") or b""
     private = _read_file(args.private_input, "private input") or b""
     params = _preset(args.preset)
+    if args.distributed:
+        from worker.distributed import CeleryRunner
+        runner = CeleryRunner(broker=args.broker, queue=args.queue)
+    else:
+        runner = LocalRunner(args.workers)
     start = time.perf_counter()
-    with tqdm(total=len(STAGES), desc="prove", unit="stage", disable=args.quiet,
-              bar_format="{desc:<22} {bar} {n_fmt}/{total_fmt} [{elapsed}]") as bar:
-        def progress(stage: str) -> None:
-            bar.set_description_str(f"prove: {stage}")
-            bar.update(STAGES.index(stage) - bar.n)
+    with tqdm(total=4, desc="prove", unit="step", disable=args.quiet,
+              bar_format="{desc:<26} {bar} {n_fmt}/{total_fmt} [{elapsed}<{remaining}]") as bar:
+        steps = {"setup": 0, "execute": 1}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage == "commit" and done == 0:
+                bar.total = 4 + 2 * total
+                steps.update(commit=2, memory=2 + total, prove=3 + total, encode=3 + 2 * total)
+            bar.set_description_str(f"prove: {stage}" + (f" {done}/{total}" if total > 1 else ""))
+            bar.update(steps.get(stage, bar.n) + (done if stage in ("commit", "prove") else 0) - bar.n)
 
         try:
-            receipt = prove(program, public, private, params=params, max_cycles=args.max_cycles or MAX_PROOF_CYCLES,
-                            progress=progress)
+            receipt = prove_segmented(program, public, private, params=params,
+                                      segment_log=args.segment_log or DEFAULT_SEGMENT_LOG,
+                                      max_cycles=args.max_cycles or (1 << 40), runner=runner, progress=progress)
         except NotProvableError as e:
             raise CliError(f"cannot prove this run: {e}") from None
+        except Exception as e:                      # a worker's failure, the broker, ...: one line
+            if args.debug:
+                raise
+            raise CliError(f"proving failed: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        finally:
+            runner.close()
         data = receipt.encode()
         bar.set_description_str("prove: done")
-        bar.update(len(STAGES) - bar.n)
+        bar.update(bar.total - bar.n)
     try:
         with open(args.output, "wb") as f:
             f.write(data)
@@ -105,12 +124,14 @@ def cmd_prove(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     c = receipt.claim
     summary = {"cycles": c.cycles, "seconds": round(seconds, 3), "receipt_bytes": len(data),
-               "exit_code": c.exit_code, "image_id": c.image_id.hex(), "receipt": args.output}
+               "segments": len(receipt.segment_proofs), "exit_code": c.exit_code, "image_id": c.image_id.hex(),
+               "receipt": args.output}
     if args.json:
         print(json.dumps(summary))
     else:
-        print(f"proved {c.cycles} cycles in {seconds:.2f} s ({c.cycles / seconds:,.0f} cycles/s); "
-              f"receipt {len(data):,} bytes -> {args.output}; exit code {c.exit_code}")
+        print(f"proved {c.cycles} cycles in {len(receipt.segment_proofs)} segments in {seconds:.2f} s "
+              f"({c.cycles / seconds:,.0f} cycles/s); receipt {len(data):,} bytes -> {args.output}; "
+              f"exit code {c.exit_code}")
     return 0
 
 
@@ -122,7 +143,7 @@ def _read_receipt(path: str) -> bytes:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from prover.errors import VerificationError
-    from prover.zkmips.receipt import verify_receipt
+    from prover.zkmips.verify import verify
     expected = None
     if args.image_id is not None:
         try:
@@ -132,7 +153,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if len(expected) != 32:
             raise CliError("--image-id must be 64 hex digits")
     try:
-        claim = verify_receipt(_read_receipt(args.receipt), expected, allow_insecure=args.allow_insecure)
+        claim = verify(_read_receipt(args.receipt), expected, allow_insecure=args.allow_insecure)
     except VerificationError as e:
         print(f"zkmips: invalid receipt: {e}", file=sys.stderr)
         return 1
@@ -146,15 +167,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     from prover.errors import VerificationError
-    from prover.zkmips.receipt import decode
+    from prover.zkmips import receipt, segment_receipt
     data = _read_receipt(args.receipt)
     try:
-        rec = decode(data)
-        shape = rec.proof_shape
+        if data[:4] == segment_receipt.MAGIC:
+            rec = segment_receipt.decode(data)
+            shape = rec.proof_shape
+            extra = {}
+        else:
+            rec = receipt.decode(data)
+            shape = rec.proof_shape
+            extra = {"entry": f"0x{rec.entry:08x}"}
     except VerificationError as e:
         raise CliError(f"malformed receipt: {e}") from None
-    out = {**rec.claim.to_json(), "input": rec.claim.input.hex(), "input_read": rec.input_read,
-           "entry": f"0x{rec.entry:08x}", "receipt_bytes": len(data), "verified": False, **shape}
+    out = {**rec.claim.to_json(), "input": rec.claim.input.hex(), "input_read": rec.input_read, **extra,
+           "receipt_bytes": len(data), "verified": False, **shape}
     if args.json:
         print(json.dumps(out))
     else:
@@ -175,6 +202,15 @@ def cmd_params(args: argparse.Namespace) -> int:
         width = max(len(k) for k in report)
         for key, value in report.items():
             print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def cmd_worker_prove_segments(args: argparse.Namespace) -> int:
+    """Run a segment worker (Celery, consuming the segment queue) until stopped."""
+    if args.concurrency < 1:
+        raise CliError("--concurrency must be at least 1")
+    from worker.segment_worker import run_worker
+    run_worker(concurrency=args.concurrency, queue=args.queue, loglevel=args.loglevel, broker=args.broker)
     return 0
 
 
@@ -204,6 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-cycles", type=int, metavar="N", help="refuse runs longer than N cycles")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--segment-log", type=int, metavar="K", help="segments of 2^K cycles (default: 18)")
+    p.add_argument("--workers", type=int, metavar="N", help="local processes proving segments (default: one per core)")
+    p.add_argument("--distributed", action="store_true",
+                   help="send the segments to `zkmips worker prove-segments` processes through the broker")
+    p.add_argument("--broker", metavar="URL", help="broker of --distributed (default: $ZKMIPS_BROKER_URL or the local RabbitMQ)")
+    p.add_argument("--queue", metavar="NAME", help="segment queue of --distributed (default: zkmips.segments)")
     p.set_defaults(func=cmd_prove)
 
     p = sub.add_parser("verify", help="verify a receipt; print its claim only if valid")
@@ -221,6 +263,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("params", help="print the prover's soundness parameters")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_params)
+
+    p = sub.add_parser("worker", help="run a distributed worker (see docs/distributed.md)")
+    worker_sub = p.add_subparsers(dest="worker_command", required=True)
+    p = worker_sub.add_parser("prove-segments", help="prove segments sent by `zkmips prove --distributed`")
+    p.add_argument("--concurrency", type=int, default=1, metavar="N",
+                   help="segments proved at once (default 1: one proof already uses every core)")
+    p.add_argument("--broker", metavar="URL", help="broker URL (default $ZKMIPS_BROKER_URL or amqp://guest:guest@127.0.0.1:5672//)")
+    p.add_argument("--queue", metavar="Q", help="segment queue (default $ZKMIPS_SEGMENT_QUEUE or zkmips.segments)")
+    p.add_argument("--loglevel", default="INFO", type=str.upper,
+                   choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
+    p.set_defaults(func=cmd_worker_prove_segments)
     return parser
 
 

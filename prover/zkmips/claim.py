@@ -23,6 +23,7 @@ from prover.errors import VerificationError
 from prover.keccak import keccak256
 from prover.stark import Statement
 from prover.zkmips import cpu as C
+from prover.zkmips import memory as M
 from prover.zkmips import syscall as S
 from prover.zkmips.spec import BUS_INPUT, BUS_JOURNAL
 
@@ -48,12 +49,15 @@ class Claim:
                 "journal": self.journal.hex(), "exit_code": self.exit_code, "cycles": self.cycles}
 
 
-def expected_publics(claim: Claim, entry: int, input_read: int) -> dict[str, list[int]]:
-    """The public values a proof of ``claim`` must carry (``entry``: the program's first pc,
-    bound by the image id; ``input_read``: how many input bytes the run consumed)."""
-    return {C.TABLE_NAME: [entry, (entry + 4) & 0xFFFFFFFF, claim.cycles],
+def expected_publics(claim: Claim, input_read: int, *, index: int = 1, cycles: int | None = None,
+                     final: bool = True, clk_offset: int = 0) -> dict[str, list[int]]:
+    """The public values a proof of ``claim`` must carry (``input_read``: how many input
+    bytes the run consumed); for a segment of it: its number, cycle count, whether it
+    ends with the exit, and the cycles before it (defaults: the whole run in one)."""
+    cycles = claim.cycles if cycles is None else cycles
+    return {C.TABLE_NAME: [cycles], M.MEMORY_TABLE: [index],
             S.SYSCALL_TABLE: S.syscall_publics(claim.input, claim.journal, claim.exit_code, input_read,
-                                                 claim.cycles)}
+                                                 cycles, final, clk_offset)}
 
 
 def check_statement(system: System, statement: Statement, claim: Claim, input_read: int) -> None:

@@ -51,7 +51,7 @@ from prover.zkmips import memory as M
 from prover.zkmips import program as P
 from prover.zkmips.alu_words import top_bit_remainder
 from prover.zkmips.spec import (
-    BUS_BYTE, BUS_PROGRAM, BUS_SYSCALL, BYTE_RANGE, SLOT_EXTRA, SLOT_HI, SLOT_LO, SLOT_MEMORY,
+    BUS_BOUNDARY, BUS_BYTE, BUS_PROGRAM, BUS_SYSCALL, BYTE_RANGE, SLOT_EXTRA, SLOT_HI, SLOT_LO, SLOT_MEMORY,
     SLOT_READ_A, SLOT_READ_B, SLOT_SYSTEM, SLOT_WRITE_D, range_check_bytes, send_alu, send_hilo, send_memop,
     timestamp, word_value,
 )
@@ -68,7 +68,7 @@ GADGETS = ("eq", "eq_inv", "a_zero", "a_inv", "a_neg", "b_zero", "b_inv", "taken
 SLOTS = (("acc_a", SLOT_READ_A), ("acc_b", SLOT_READ_B), ("acc_mem", SLOT_MEMORY), ("acc_d", SLOT_WRITE_D),
          ("acc_hi", SLOT_HI), ("acc_lo", SLOT_LO), ("acc_sys", SLOT_SYSTEM), ("acc_mem2", SLOT_EXTRA),
          ("acc_odd", SLOT_EXTRA))
-PUBLICS = ("start_pc", "start_npc", "cycles")
+PUBLICS = ("cycles",)
 #: Program fields that enable an access, a send or a receive: all 0 on padding rows.
 ENABLES = ("read_a", "read_b", "has_dst", "write_d", "is_alu", "is_movz", "is_movn", "move_a", "move_b",
            "move_imm", "hi_en", "lo_en", "is_hilo", "br_eq", "br_ne", "br_lez", "br_gtz", "br_ltz",
@@ -102,7 +102,8 @@ def build_cpu() -> Table:
     f = {name: t.main(name) for name in P.FIELDS[1:] if name != "pc"}
     w = _words(t)
     g = {name: t.main(name) for name in GADGETS}
-    start_pc, start_npc, cycles = (t.public(n) for n in PUBLICS)
+    (cycles,) = (t.public(n) for n in PUBLICS)
+    is_first, is_last, end_pc, end_npc = t.mains("is_first", "is_last", "end_pc", "end_npc")
     a, b, d, x, y, hi, lo, mem, addr, e = (w[n] for n in WORDS)
     imm = [f[f"imm{i}"] for i in range(4)]
 
@@ -110,15 +111,15 @@ def build_cpu() -> Table:
     t.assert_bool(is_real)
     t.when_first(is_real - 1)
     t.when_first(clk - 1)
-    t.when_first(pc - start_pc)
-    t.when_first(next_pc - start_npc)
     t.when_transition(clk.next - clk - 1)
     t.when_transition(is_real.next * (1 - is_real))
-    last_real = is_real * (1 - is_real.next)
-    t.when_transition(last_real * (1 - f["is_syscall"]))
-    t.when_transition(last_real * (clk - cycles))
-    t.when_last(is_real * (1 - f["is_syscall"]))
-    t.when_last(is_real * (clk - cycles))
+    # is_first marks row 0, is_last the last real row; the segment's state enters on the
+    # first and leaves after the last through the Boundary table (its PC/NPC cells)
+    t.when_first(is_first - 1)
+    t.when_transition(is_first.next)
+    t.when_transition(is_last - is_real + is_real.next)
+    t.when_last(is_last - is_real)
+    t.assert_zero(is_last * (clk - cycles))
     for name in ENABLES:
         t.assert_zero((1 - is_real) * f[name])
 
@@ -202,6 +203,10 @@ def build_cpu() -> Table:
                + (1 - jumps) * (next_pc + 4) + skip * 4)
     t.when_transition(is_real.next * (pc.next - new_pc))
     t.when_transition(is_real.next * (next_pc.next - new_npc))
+    t.assert_zero(is_last * (end_pc - new_pc))
+    t.assert_zero(is_last * (end_npc - new_npc))
+    t.receive(BUS_BOUNDARY, [0, pc, next_pc, 0], is_first)
+    t.send(BUS_BOUNDARY, [1, end_pc, end_npc, clk], is_last)
     _bounded_top_limb(t, a[3], f["jump_reg"])
     # link: d = pc + 8, produced here, so range-checked here
     t.assert_zero(f["link"] * (word_value(d) - pc - 8))

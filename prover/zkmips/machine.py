@@ -20,6 +20,7 @@ import numpy as np
 
 from prover.air import System, Table
 from prover.zkmips import add_sub, bitmanip, bitwise, divrem, lookup, lt, mem_instr, mul, shift
+from prover.zkmips import boundary as B
 from prover.zkmips import syscall as S
 from prover.zkmips import cpu as C
 from prover.zkmips import memory as M
@@ -45,25 +46,44 @@ ALU_TABLES: dict[str, tuple[str, ...]] = {
 
 @dataclass
 class ExecutionWitness:
-    """Traces by table name, the CPU's public values, and the memory history (for tests)."""
+    """Traces by table name, the public values, and the memory history (for tests)."""
     traces: dict[str, np.ndarray]
     publics: dict[str, list[int]]
     memory: M.MemoryEvents
     cpu: W.CpuEvents
     sends: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    #: The segment's listed cells: key, final value (for the receipt's global memory table).
+    cells: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def build_tables(program_rows: np.ndarray, image: M.MemoryImage) -> list[Table]:
-    """All tables of a program's execution proof. ``image`` must include the kernel cells
-    (:func:`syscall.kernel_image`): the Image table fixes them like any other cell."""
+def segment_tables(program_rows: np.ndarray) -> list[Table]:
+    """The tables of one segment's proof: the CPU and everything it talks to, the
+    segment's MemoryInit/Final (open on ``gmem``) and the lookup tables."""
     return [P.build_program_table(rows=program_rows), C.build_cpu(), add_sub.build_add_sub(),
             bitwise.build_bitwise(), lt.build_lt(), shift.build_shift(), bitmanip.build_bitmanip(),
-            mul.build_mul(), divrem.build_divrem(), mem_instr.build_mem_instr(), M.build_image(image),
+            mul.build_mul(), divrem.build_divrem(), mem_instr.build_mem_instr(), B.build_boundary(),
             M.build_memory(), *S.syscall_tables(), lookup.build_byte(), lookup.build_range16()]
 
 
+def image_tables(image: M.MemoryImage) -> list[Table]:
+    """The tables of a receipt's memory proof: the initial image and the global
+    MemoryInit/Final (open on ``gmem``; its key-order checks use Range16)."""
+    return [M.build_image(image), M.build_global_memory(), lookup.build_range16()]
+
+
+def build_tables(program_rows: np.ndarray, image: M.MemoryImage) -> list[Table]:
+    """All tables of a whole run proven in one proof (one segment and the memory proof
+    in one system, ``gmem`` closed inside it). ``image`` must include the kernel cells
+    (:func:`syscall.kernel_image`): the Image table fixes them like any other cell."""
+    seg = segment_tables(program_rows)
+    return seg[:-1] + image_tables(image)[:2] + seg[-1:]
+
+
 def build_system(tables: Sequence[Table]) -> System:
-    return System(list(tables), open_buses=OPEN_BUSES)
+    """The proof system of ``tables``: ``gmem`` is open unless both its sides are here."""
+    names = {t.name for t in tables}
+    whole = M.MEMORY_TABLE in names and M.GLOBAL_MEMORY_TABLE in names
+    return System(list(tables), open_buses=OPEN_BUSES if whole else OPEN_BUSES | {M.BUS_GMEM})
 
 
 def verifier_tables() -> list[Table]:
@@ -88,14 +108,99 @@ class RunIO:
     journal: bytes
 
 
+@dataclass
+class SegmentSpec:
+    """Where a segment sits in its run: its number (1-based), its first cycle, the cells
+    it lists with the last earlier segment listing each (``None``: exactly the cells
+    its accesses touch, all first listed here: a whole run in one proof), its start
+    state over those cells, and the pc/next pc after its last cycle."""
+    index: int = 1
+    first_cycle: int = 1
+    listed: np.ndarray | None = None
+    prev_seg: np.ndarray | None = None
+    start: M.MemoryImage | None = None
+    end_state: tuple[int, int] | None = None
+
+
 def execution_witness(rows: np.ndarray, program_rows: np.ndarray, image: M.MemoryImage, io: RunIO, *,
                       check: bool = True) -> ExecutionWitness:
-    """Traces of every table for the traced run ``rows`` (all cycles, from the start) whose
-    system calls ``io`` describes. Raises ValueError, in one line, for a run that cannot
-    be proven (an unsupported instruction or system call)."""
-    sys_wit = S.syscall_witness(io.records, io.public_input, io.private_input, io.program_end, io.journal)
-    return _witness(rows, program_rows, image, sys_wit.accesses,
-                    lambda accesses: S.syscall_traces(sys_wit, accesses), {S.SYSCALL_TABLE: sys_wit.publics}, check)
+    """Traces of every table of :func:`build_tables` for the traced run ``rows`` (all
+    cycles, from the start) whose system calls ``io`` describes. Raises ValueError, in
+    one line, for a run that cannot be proven (an unsupported instruction or call)."""
+    wit = segment_witness(rows, program_rows, io, SegmentSpec(start=image), check=check)
+    keys = np.union1d(wit.cells["key"], image.keys)
+    at = np.searchsorted(wit.cells["key"], keys)
+    hit = (at < wit.cells["key"].size) & (wit.cells["key"][np.minimum(at, max(wit.cells["key"].size - 1, 0))] == keys)
+    _, init = image.lookup(keys)
+    final = np.where(hit, wit.cells["final"][np.minimum(at, max(wit.cells["key"].size - 1, 0))], init)
+    wit.traces[M.IMAGE_TABLE] = M.image_trace(image)
+    wit.traces[M.GLOBAL_MEMORY_TABLE] = M.global_memory_trace(keys, image, final, hit.astype(np.int64), check=check)
+    return wit
+
+
+def segment_end_state(rows: np.ndarray) -> tuple[int, int]:
+    """The (pc, next pc) after the last row when it is the exit (the run stops there:
+    the state its CPU row proves, ``next_pc`` and ``next_pc + 4``)."""
+    last = int(rows[-1, W.COL["next_pc"]])
+    return last, (last + 4) & 0xFFFFFFFF
+
+
+def segment_witness(rows: np.ndarray, program_rows: np.ndarray, io: RunIO, spec: SegmentSpec, *,
+                    check: bool = True) -> ExecutionWitness:
+    """Traces of every table of :func:`segment_tables` for the segment ``spec`` of a run:
+    ``rows`` its traced cycles, ``io`` the whole run's system calls."""
+    last_cycle = spec.first_cycle + rows.shape[0] - 1
+    sys_wit = S.syscall_witness(io.records, io.public_input, io.private_input, io.program_end, io.journal,
+                                first_cycle=spec.first_cycle, last_cycle=last_cycle)
+    cycles = int(rows.shape[0])
+    start = (int(rows[0, W.COL["pc"]]), int(rows[0, W.COL["next_pc"]]))
+    end = spec.end_state if spec.end_state is not None else segment_end_state(rows)
+    bnd = B.boundary_accesses(start, end, cycles)
+    n_sys = sys_wit.accesses["key"].size
+    extra = {k: np.concatenate([sys_wit.accesses[k], bnd[k]]) for k in ("key", "ts", "value", "is_write")}
+    image = spec.start if spec.start is not None else M.MemoryImage(np.zeros(0), np.zeros(0))
+
+    def extra_traces(derived: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        out = S.syscall_traces(sys_wit, {k: v[:n_sys] for k, v in derived.items()})
+        out[B.TABLE_NAME] = B.boundary_trace({k: v[n_sys:] for k, v in derived.items()}, cycles)
+        return out
+
+    wit = _witness(rows, program_rows, image, extra, extra_traces, {S.SYSCALL_TABLE: sys_wit.publics}, check)
+    cells = _listed_cells(wit.memory.cells, spec, image)
+    wit.traces[M.MEMORY_TABLE] = M.memory_trace(cells, check=check)
+    wit.publics[M.MEMORY_TABLE] = [spec.index]
+    cpu = wit.traces[C.TABLE_NAME]
+    col = {n: i for i, n in enumerate(C.build_cpu().main_names)}
+    cpu[0, col["is_first"]] = 1
+    cpu[cycles - 1, col["is_last"]] = 1
+    cpu[cycles - 1, col["end_pc"]], cpu[cycles - 1, col["end_npc"]] = end
+    wit.cells = {"key": cells["key"], "final": cells["final"]}
+    return wit
+
+
+def _listed_cells(cells: dict[str, np.ndarray], spec: SegmentSpec, image: M.MemoryImage) -> dict[str, np.ndarray]:
+    """The segment's MemoryInit/Final rows: every listed cell (``spec.listed``, or the
+    touched ones) with its start value, its final value and timestamp (the start ones for
+    a cell no access touched) and ``prev_seg``."""
+    touched = cells["final_ts"] > 0
+    if spec.listed is None:
+        keys = cells["key"][touched]
+        prev = np.zeros(keys.size, np.int64)
+    else:
+        keys = np.asarray(spec.listed, np.int64)
+        prev = np.asarray(spec.prev_seg, np.int64)
+        missing = np.setdiff1d(cells["key"][touched], keys)
+        if missing.size:
+            raise ValueError(f"segment {spec.index}: cell {int(missing[0])} is accessed but not listed "
+                             f"(the segment plan missed it)")
+    _, init = image.lookup(keys)
+    at = np.searchsorted(cells["key"], keys)
+    ok = at < cells["key"].size
+    at = np.minimum(at, max(cells["key"].size - 1, 0))
+    hit = ok & (cells["key"][at] == keys) if cells["key"].size else np.zeros(keys.size, bool)
+    final = np.where(hit, cells["final"][at], init) if cells["key"].size else init
+    final_ts = np.where(hit, cells["final_ts"][at], 0) if cells["key"].size else np.zeros(keys.size, np.int64)
+    return {"key": keys, "init": init, "final": final, "final_ts": final_ts, "prev_seg": prev}
 
 
 def _witness(rows: np.ndarray, program_rows: np.ndarray, image: M.MemoryImage, extra_accesses: dict[str, np.ndarray],
@@ -138,11 +243,8 @@ def _witness(rows: np.ndarray, program_rows: np.ndarray, image: M.MemoryImage, e
     traces[mul.TABLE_NAME] = mul.mul_trace({k: np.concatenate([mul_alu[k], hilo[k][~is_div]]) for k in mul_alu})
     traces[divrem.TABLE_NAME] = divrem.divrem_trace(_pick(hilo, is_div))
     traces[mem_instr.TABLE_NAME] = mem_instr.mem_instr_trace(sends["memop"], check=check)
-    traces[M.IMAGE_TABLE] = M.image_trace(image)
-    traces[M.MEMORY_TABLE] = M.memory_trace(history.cells, check=check)
     traces.update(extra_traces({k: v[at:] for k, v in history.accesses.items()}))
-    publics = {C.TABLE_NAME: [int(rows[0, W.COL["pc"]]), int(rows[0, W.COL["next_pc"]]), int(rows.shape[0])],
-               **extra_publics}
+    publics = {C.TABLE_NAME: [int(rows.shape[0])], **extra_publics}
     return ExecutionWitness(traces, publics, history, ev, sends)
 
 

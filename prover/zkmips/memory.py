@@ -35,7 +35,7 @@ Public API
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
@@ -270,74 +270,111 @@ def image_trace(image: MemoryImage) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- MemoryInit/Final
-MEMORY_COLUMNS = ("key_lo", "key_hi", "same_hi", "diff", "is_real", "from_image",
-                  "init0", "init1", "init2", "init3", "final0", "final1", "final2", "final3", "final_ts")
+#: The global memory bus: tuples ``(key, v[4], seg)`` that join segments (open in a
+#: segment's proof, balanced over a receipt's proofs; docs/segments.md).
+BUS_GMEM = "gmem"
+GLOBAL_MEMORY_TABLE = "memory_global"
+#: Segments are numbered 1..MAX_SEGMENTS - 1 (``seg - prev_seg - 1`` is one range16 limb);
+#: segment 0 is the initial image.
+MAX_SEGMENTS = 1 << 16
+
+KEY_COLUMNS = ("key_lo", "key_hi", "same_hi", "diff", "is_real")
+MEMORY_COLUMNS = (*KEY_COLUMNS, "init0", "init1", "init2", "init3", "final0", "final1", "final2", "final3",
+                  "final_ts", "prev_seg")
+GLOBAL_MEMORY_COLUMNS = (*KEY_COLUMNS, "from_image", "init0", "init1", "init2", "init3",
+                         "final0", "final1", "final2", "final3", "final_seg")
 
 
-def build_memory() -> Table:
-    """MemoryInit/Final: one row per cell, keys strictly increasing; sends (key, init, 0)
-    and receives (key, final, final_ts) on ``mem``.
+def _sorted_keys(t: Table, c: dict[str, Expr]) -> Expr:
+    """One row per cell, keys strictly increasing; returns the key expression.
 
     Constraints and why:
-    * ``is_real``, ``from_image``, ``same_hi`` boolean; real rows form a prefix
-      (``is_real' <= is_real``), else a padding row between two real rows would hide a
-      repeated key from the ordering check, which only looks at real successors.
+    * ``is_real``, ``same_hi`` boolean; real rows form a prefix (``is_real' <= is_real``),
+      else a padding row between two real rows would hide a repeated key from the
+      ordering check, which only looks at real successors.
     * key order: ``key = key_lo + 2^16 key_hi`` with ``key_lo``, ``key_hi`` in [0, 2^16)
       and ``key_hi < KEY_HI_LIMIT`` (range16 of ``key_hi`` and of
       ``key_hi + 2^16 - KEY_HI_LIMIT``), so keys are integers below p; then for a real
       successor, ``same_hi ? (key_hi' = key_hi, key_lo' - key_lo - 1) : key_hi' - key_hi - 1``
       equals ``diff``, range-checked by range16: the lexicographic order is strict, so no
-      cell is initialised twice. (A single ``key' - key - 1`` range check cannot work in
+      cell is listed twice. (A single ``key' - key - 1`` range check cannot work in
       BabyBear: honest gaps reach about 2^30 (RAM to the register space), while a
       non-increasing pair wraps to ``p - 1 - (key - key') >= p - 2^30 - 72``, about
-      0.875 * 2^30; the two ranges overlap.)
-    * ``from_image`` rows are real and receive (key, init) from the Image table; other
-      rows have ``init = 0``. Since the Image table sends every entry exactly once and
-      keys are distinct, each image cell starts at its image value and no other cell does.
-    ``init`` and ``final`` limbs need no range check: the former come from the image or
-    are 0, the latter are matched exactly against the last access's tuple, whose sender
-    range-checks them."""
-    t = Table(MEMORY_TABLE)
-    c = dict(zip(MEMORY_COLUMNS, t.mains(*MEMORY_COLUMNS)))
-    key_lo, key_hi, same_hi, diff = c["key_lo"], c["key_hi"], c["same_hi"], c["diff"]
-    is_real, from_image = c["is_real"], c["from_image"]
-    init = [c[f"init{j}"] for j in range(4)]
-    final = [c[f"final{j}"] for j in range(4)]
-    key = key_lo + key_hi * 65536
-
+      0.875 * 2^30; the two ranges overlap.)"""
+    key_lo, key_hi, same_hi, diff, is_real = (c[n] for n in KEY_COLUMNS)
     t.assert_bool(is_real)
-    t.assert_bool(from_image)
     t.assert_bool(same_hi)
-    t.assert_zero(from_image * (1 - is_real))
-    for limb in init:
-        t.assert_zero((1 - from_image) * limb)
     t.when_transition(is_real.next * (1 - is_real))
     t.when_transition(is_real.next * same_hi * (key_hi.next - key_hi))
     step = same_hi * (key_lo.next - key_lo - 1) + (1 - same_hi) * (key_hi.next - key_hi - 1)
     t.when_transition(is_real.next * (diff - step))
-
     for v in (key_lo, key_hi, key_hi + (65536 - KEY_HI_LIMIT), diff):
         t.send(BUS_RANGE16, [v], is_real)
-    t.receive(BUS_IMAGE, [key, *init], from_image)
+    return key_lo + key_hi * 65536
+
+
+def build_memory() -> Table:
+    """A segment's MemoryInit/Final: one row per cell the segment lists (every cell it
+    accesses, keys strictly increasing: :func:`_sorted_keys`).
+
+    Inside the segment it sends ``(key, init, 0)`` and receives ``(key, final, final_ts)``
+    on ``mem``, so the segment's accesses of each cell form one chain from ``init`` to
+    ``final``. Across segments it receives ``(key, init, prev_seg)`` and sends
+    ``(key, final, seg)`` on the open ``gmem`` bus, with ``seg`` the segment's number
+    (public) and ``prev_seg < seg`` (``seg - prev_seg - 1`` in range16): the cell's
+    value comes from an earlier segment, or from the image (segment 0). Why that forces
+    each segment to start from the last value the previous lister left: docs/segments.md.
+    ``init``/``final`` limbs need no range check: both are matched exactly against
+    tuples whose senders range-checked them (an access's writer, or the image)."""
+    t = Table(MEMORY_TABLE)
+    c = dict(zip(MEMORY_COLUMNS, t.mains(*MEMORY_COLUMNS)))
+    key = _sorted_keys(t, c)
+    is_real, prev_seg = c["is_real"], c["prev_seg"]
+    seg = t.public("seg")
+    init = [c[f"init{j}"] for j in range(4)]
+    final = [c[f"final{j}"] for j in range(4)]
     t.send(BUS_MEM, [key, *init, 0], is_real)
     t.receive(BUS_MEM, [key, *final, c["final_ts"]], is_real)
+    t.receive(BUS_GMEM, [key, *init, prev_seg], is_real)
+    t.send(BUS_GMEM, [key, *final, seg], is_real)
+    t.send(BUS_RANGE16, [seg - prev_seg - 1], is_real)
     return t
 
 
-def memory_trace(cells: dict[str, np.ndarray], *, check: bool = True) -> np.ndarray:
-    """The MemoryInit/Final trace from :func:`access_events`' ``cells`` (keys strictly
-    increasing): key limbs, the ordering witness (``same_hi``, ``diff``), flags, values.
+def build_global_memory() -> Table:
+    """The receipt's MemoryInit/Final over the whole run: one row per cell in the image
+    or listed by any segment, keys strictly increasing (:func:`_sorted_keys`); sends
+    ``(key, init, 0)`` and receives ``(key, final, final_seg)`` on ``gmem``.
 
-    ``check=False`` (forged-witness tests) accepts any keys in [0, KEY_LIMIT) and
-    reduces ``diff`` mod p, as a cheating prover would fill it."""
-    keys = np.asarray(cells["key"], dtype=np.int64)
+    ``from_image`` rows are real and receive (key, init) from the Image table; other
+    rows have ``init = 0``. Since the Image table sends every entry exactly once and keys
+    are distinct, each image cell starts at its image value and no other cell does."""
+    t = Table(GLOBAL_MEMORY_TABLE)
+    c = dict(zip(GLOBAL_MEMORY_COLUMNS, t.mains(*GLOBAL_MEMORY_COLUMNS)))
+    key = _sorted_keys(t, c)
+    is_real, from_image = c["is_real"], c["from_image"]
+    init = [c[f"init{j}"] for j in range(4)]
+    final = [c[f"final{j}"] for j in range(4)]
+    t.assert_bool(from_image)
+    t.assert_zero(from_image * (1 - is_real))
+    for limb in init:
+        t.assert_zero((1 - from_image) * limb)
+    t.receive(BUS_IMAGE, [key, *init], from_image)
+    t.send(BUS_GMEM, [key, *init, 0], is_real)
+    t.receive(BUS_GMEM, [key, *final, c["final_seg"]], is_real)
+    return t
+
+
+def _key_columns(keys: np.ndarray, columns: Sequence[str], check: bool) -> tuple[np.ndarray, dict[str, int]]:
+    """A trace of ``columns`` with the key limbs and ordering witness of ``keys`` filled."""
+    keys = np.asarray(keys, dtype=np.int64)
     n = keys.size
     if n and (keys.min() < 0 or keys.max() >= KEY_LIMIT):
         raise ValueError(f"memory cells: keys must be in [0, {KEY_LIMIT})")
     if check and np.any(np.diff(keys) <= 0):
         raise ValueError("memory cells: keys must be strictly increasing")
-    out = np.zeros((table_height(n), len(MEMORY_COLUMNS)), dtype=np.uint32)
-    col = {name: i for i, name in enumerate(MEMORY_COLUMNS)}
+    out = np.zeros((table_height(n), len(columns)), dtype=np.uint32)
+    col = {name: i for i, name in enumerate(columns)}
     lo, hi = keys & 0xFFFF, keys >> 16
     same = np.zeros(n, dtype=bool)
     same[:-1] = hi[1:] == hi[:-1]
@@ -348,10 +385,38 @@ def memory_trace(cells: dict[str, np.ndarray], *, check: bool = True) -> np.ndar
     out[:n, col["same_hi"]] = same
     out[:n, col["diff"]] = diff
     out[:n, col["is_real"]] = 1
-    out[:n, col["from_image"]] = np.asarray(cells["from_image"], dtype=bool)
+    return out, col
+
+
+def memory_trace(cells: dict[str, np.ndarray], *, check: bool = True) -> np.ndarray:
+    """A segment's MemoryInit/Final trace from :func:`access_events`' ``cells`` plus
+    ``prev_seg`` (per cell, the last earlier segment that listed it, 0 for none).
+
+    ``check=False`` (forged-witness tests) accepts any keys in [0, KEY_LIMIT) and
+    reduces ``diff`` mod p, as a cheating prover would fill it."""
+    out, col = _key_columns(cells["key"], MEMORY_COLUMNS, check)
+    n = len(cells["key"])
     out[:n, col["init0"]: col["init3"] + 1] = word_limbs_array(cells["init"])
     out[:n, col["final0"]: col["final3"] + 1] = word_limbs_array(cells["final"])
     out[:n, col["final_ts"]] = cells["final_ts"]
+    out[:n, col["prev_seg"]] = cells["prev_seg"]
+    return out
+
+
+def global_memory_trace(keys: np.ndarray, image: MemoryImage, final: np.ndarray, final_seg: np.ndarray, *,
+                        check: bool = True) -> np.ndarray:
+    """The global MemoryInit/Final trace: ``keys`` (strictly increasing, every image key
+    among them) with their ``final`` values and the last segment ``final_seg`` that
+    listed each (0 for an image cell no segment touched)."""
+    out, col = _key_columns(keys, GLOBAL_MEMORY_COLUMNS, check)
+    n = len(keys)
+    from_image, init = image.lookup(keys)
+    if check and int(from_image.sum()) != len(image):
+        raise ValueError("memory cells: every image key must be listed")
+    out[:n, col["from_image"]] = from_image
+    out[:n, col["init0"]: col["init3"] + 1] = word_limbs_array(init)
+    out[:n, col["final0"]: col["final3"] + 1] = word_limbs_array(final)
+    out[:n, col["final_seg"]] = final_seg
     return out
 
 

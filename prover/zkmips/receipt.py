@@ -137,6 +137,6 @@ def verify_receipt(data: bytes, expected_image_id: bytes | None = None, *, allow
         raise VerificationError(f"image id {claim.image_id.hex()} is not the expected {bytes(expected_image_id).hex()}")
     if rec.input_read > len(claim.input):
         raise VerificationError("the receipt says more input was read than the claim holds")
-    statement = stark_bytes.verify_bytes(vk, rec.proof, expected_publics(claim, rec.entry, rec.input_read))
+    statement = stark_bytes.verify_bytes(vk, rec.proof, expected_publics(claim, rec.input_read))
     check_statement(vk.system, statement, claim, rec.input_read)
     return claim

@@ -75,6 +75,9 @@ BUS_MEMOP = "memop"
 BUS_SYSCALL = "syscall"
 BUS_INPUT = "input"
 BUS_JOURNAL = "journal"
+#: (kind, pc, next_pc, clk): a segment's start (kind 0) and end (kind 1) state, between the
+#: CPU and the Boundary table (prover/zkmips/boundary.py).
+BUS_BOUNDARY = "boundary"
 
 #: Memory keys: RAM word ``addr >> 2``; registers (the vm.layout state index) above it.
 REGISTER_KEY_BASE = 1 << 30

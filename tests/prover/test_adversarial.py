@@ -233,8 +233,8 @@ def test_hiding_blinds_that_do_not_cancel(monkeypatch):
     from prover import logup
     honest = logup.blinding_values
 
-    def skewed(system, layouts, random):
-        out = honest(system, layouts, random)
+    def skewed(system, layouts, random, open_totals=None):
+        out = honest(system, layouts, random, open_totals)
         out["mul"][0, 0] = (int(out["mul"][0, 0]) + 1) % P
         return out
 

@@ -26,9 +26,13 @@ def io_digest_limbs(public_input: bytes, journal: bytes) -> list[int]:
     return [int.from_bytes(d[2 * i: 2 * i + 2], "little") for i in range(16)]
 
 
-def syscall_publics(public_input: bytes, journal: bytes, exit_code: int, input_read: int, cycles: int) -> list[int]:
-    """The header table's public values for a claim (what the verifier must check)."""
-    return [exit_code & 0xFF, len(public_input), input_read, *io_digest_limbs(public_input, journal), cycles]
+def syscall_publics(public_input: bytes, journal: bytes, exit_code: int, input_read: int, cycles: int,
+                    final: bool = True, clk_offset: int = 0) -> list[int]:
+    """The header table's public values for a claim (what the verifier must check), for a
+    segment of ``cycles`` cycles that starts after ``clk_offset`` cycles of the run;
+    ``final``: the segment that ends with the run's exit."""
+    return [exit_code & 0xFF, len(public_input), input_read, *io_digest_limbs(public_input, journal), cycles,
+            int(bool(final)), clk_offset]
 
 
 def expected_open_sums(public_input: bytes, journal: bytes, input_read: int, challenges: Sequence[np.ndarray],

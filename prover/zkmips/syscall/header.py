@@ -22,7 +22,8 @@ from vm.layout import TLS
 from vm.syscalls import BRK_LIMIT, FD_JOURNAL, FD_LOG, FD_PRIVIN, FD_PUBLIN
 
 SELECTORS = ("s_exit", "s_rpub", "s_rpriv", "s_wjour", "s_wlog", "s_brk", "s_tls", "s_const", "s_kern")
-PUBLICS = ("exit_code", "input_len", "input_read", *(f"io_digest{i}" for i in range(16)), "cycles")
+PUBLICS = ("exit_code", "input_len", "input_read", *(f"io_digest{i}" for i in range(16)), "cycles", "final",
+           "clk_offset")
 
 
 def build_syscall() -> Table:
@@ -70,7 +71,7 @@ def build_syscall() -> Table:
     t.assert_zero((real - s_const - s_kern) * err)
     t.send(BUS_SYSCONST, [num[0] + num[1] * 256, *r, err], s_const)
     # the calls of the kernel table: it checks the number and the result against the arguments
-    t.send(BUS_SYSKERN, [ts, num[0] + num[1] * 256, *a0, *a1, *a2, *r, err], s_kern)
+    t.send(BUS_SYSKERN, [ts, num[0] + num[1] * 256, *a0, *a1, *a2, *r, err, pub["clk_offset"]], s_kern)
 
     # the kernel cell of this call
     knew = t.mains("knew0", "knew1", "knew2", "knew3")
@@ -91,7 +92,7 @@ def build_syscall() -> Table:
     n_exits = t.main("exits")
     t.when_first(n_exits - s_exit)
     t.when_transition(n_exits.next - n_exits - s_exit.next)
-    t.when_last(n_exits - 1)
+    t.when_last(n_exits - pub["final"])          # one exit in the final segment, none before
 
     # set_thread_area: TLS = a0, v0 = 0
     for j in range(4):

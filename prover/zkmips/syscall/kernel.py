@@ -71,7 +71,8 @@ def build_syscall_kernel() -> Table:
         t.assert_zero(s * (num - _NUMBER[name]))
         total = total + s
     t.assert_zero(total - real)
-    t.receive(BUS_SYSKERN, [ts, num, *a0, *a1, *a2, *r, err], real)
+    clk_offset = t.main("clk_offset")     # the segment's first clk - 1, from the header's public
+    t.receive(BUS_SYSKERN, [ts, num, *a0, *a1, *a2, *r, err, clk_offset], real)
     checks: list[tuple[ExprLike, ExprLike]] = []           # byte range checks (value, multiplicity)
     layout = blob_layout()
     B = layout.base
@@ -251,10 +252,11 @@ def build_syscall_kernel() -> Table:
     t.assert_zero(s_tw * (key0 + 3 - tk_lo - tk_hi * 65536))
     for v in (tk_lo, tk_hi, tk_hi * 4):
         t.send(BUS_RANGE16, [v], s_tw)
-    # cyc = ts / 8 < 2^22 (so cyc is the CPU's clk), ns = 10 cyc < 2^26 < 10^9 (sec = 0),
-    # usec = cyc // 100 = uq: cyc = 100 uq + ur with ur < 100; everything exact in the field
+    # cyc = clk_offset + ts / 8 < 2^22 (the run's cycle: the segment's clk plus the cycles
+    # before it), ns = 10 cyc < 2^26 < 10^9 (sec = 0), usec = cyc // 100 = uq:
+    # cyc = 100 uq + ur with ur < 100; everything exact in the field
     cyc = cyc_lo + cyc_hi * 65536
-    t.assert_zero(s_tw * (ts - cyc * TS_PER_CYCLE))
+    t.assert_zero(s_tw * (ts - (cyc - clk_offset) * TS_PER_CYCLE))
     t.send(BUS_RANGE16, [cyc_lo], s_tw)
     _below(t, checks, cyc_hi, TIME_CYCLE_LIMIT >> 16, s_tw)
     ns = _word_cols(t, "ns")

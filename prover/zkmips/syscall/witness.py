@@ -58,6 +58,8 @@ class SyscallWitness:
     publics: list[int] = field(default_factory=list)
     slots: list[tuple[str, int, str]] = field(default_factory=list)
     accesses: dict[str, np.ndarray] = field(default_factory=dict)
+    #: The kernel cells' values when the segment starts, ``{key: value}``.
+    kernel_start: dict[int, int] = field(default_factory=dict)
 
 
 def _limbs(v: int) -> list[int]:
@@ -65,27 +67,42 @@ def _limbs(v: int) -> list[int]:
 
 
 def syscall_witness(records: Sequence[SyscallRecord], public_input: bytes, private_input: bytes,
-                    program_end: int, journal: bytes | None = None) -> SyscallWitness:
+                    program_end: int, journal: bytes | None = None, *, first_cycle: int = 1,
+                    last_cycle: int | None = None) -> SyscallWitness:
     """Rows of every table from a run's syscall records (``vm.syscall_log``); raises the
-    one-line ``not provable yet`` ValueError for a call outside the proven set."""
+    one-line ``not provable yet`` ValueError for a call outside the proven set.
+
+    For a segment, ``records`` are still the whole run's (the kernel state at the
+    segment's start is what the calls before it left); only the calls at cycles
+    ``first_cycle..last_cycle`` give rows, at the segment's own timestamps
+    ``8 (cycle - first_cycle + 1) + slot``."""
     consts = constant_syscalls()
     wit = SyscallWitness(private=bytes(private_input))
     wit.private_reads = np.zeros(len(private_input), np.int64)
     wit.blob_counts = np.zeros(len(blob_layout().data), np.int64)
+    scratch = SyscallWitness(private=bytes(private_input))         # rows of calls outside the segment
+    scratch.private_reads = np.zeros(len(private_input), np.int64)
+    scratch.blob_counts = np.zeros(len(blob_layout().data), np.int64)
     brk_start = page_align_up(program_end)
     state = {"brk": brk_start, "hwm": brk_start, "public_pos": 0, "private_pos": 0, "journal_len": 0,
-             "random": 0, "mmap_next": MMAP_TOP}
+             "random": 0, "mmap_next": MMAP_TOP, "clk_offset": first_cycle - 1}
     acc: list[tuple[int, int, int, bool]] = []
-    exit_code, journal_out = None, bytearray()
+    sink = {"wit": wit, "acc": acc}
+    exit_code, exit_cycle, journal_out = None, None, bytearray()
 
     def access(row: int, name: str, key: int, ts: int, value: int, is_write: bool, table: str = SYSCALL_TABLE):
-        wit.slots.append((table, row, name))
-        acc.append((key, ts, value & 0xFFFFFFFF, is_write))
+        sink["wit"].slots.append((table, row, name))
+        sink["acc"].append((key, ts, value & 0xFFFFFFFF, is_write))
 
     for rec in records:
+        if rec.cycle >= first_cycle and not wit.kernel_start:
+            wit.kernel_start = _kernel_cells(state, brk_start)
         if rec.fds_changed:
             raise not_provable(rec, " (it changes the fd table)")
-        ts = TS_PER_CYCLE * rec.cycle
+        inside = first_cycle <= rec.cycle and (last_cycle is None or rec.cycle <= last_cycle)
+        w = wit if inside else scratch
+        sink["wit"], sink["acc"] = w, (acc if inside else [])
+        ts = TS_PER_CYCLE * (rec.cycle - first_cycle + 1)
         a0, a1, a2 = rec.args[0], rec.args[1], rec.args[2]
         row = {"ts": ts, "num": rec.number, "a0": a0, "a1": a1, "a2": a2, "sel": None, "r": 0, "err": 0,
                "knew": 0, "n": 0, "short": 0, "nz3": 0, "b3inv": 0, "d": 0, "has_io": 0, "n_inv": 0,
@@ -97,16 +114,16 @@ def syscall_witness(records: Sequence[SyscallRecord], public_input: bytes, priva
         if rec.number in SYS_EXIT:
             row["sel"], kkey = "s_exit", K_HALTED
             row["knew"] = 1 | ((a0 & 0xFF) << 8)
-            exit_code = a0 & 0xFF
+            exit_code, exit_cycle = a0 & 0xFF, rec.cycle
         elif rec.number == SYS_READ and a0 in (FD_PUBLIN, FD_PRIVIN) and rec.a3 == 0:
             public = a0 == FD_PUBLIN
             row["sel"], kkey = ("s_rpub", K_PUBLIC_POS) if public else ("s_rpriv", K_PRIVATE_POS)
             data = rec.public_read if public else rec.private_read
             cursor = "public_pos" if public else "private_pos"
-            _transfer(rec, row, data, a1, a2, state[cursor], True, wit, access)
+            _transfer(rec, row, data, a1, a2, state[cursor], True, w, access)
             if not public:
-                wit.private_reads[state[cursor]: state[cursor] + len(data)] += 1
-                wit.eof_reads += row["short"]
+                w.private_reads[state[cursor]: state[cursor] + len(data)] += 1
+                w.eof_reads += row["short"]
             state[cursor] += len(data)
             row["knew"] = state[cursor]
         elif rec.number == SYS_WRITE and a0 == FD_JOURNAL and rec.a3 == 0:
@@ -117,7 +134,7 @@ def syscall_witness(records: Sequence[SyscallRecord], public_input: bytes, priva
             data = bytes((words[(a1 + k) & ~3] >> (8 * ((a1 + k) & 3))) & 0xFF for k in range(a2))
             if data != rec.journal:
                 raise ValueError(f"cycle {rec.cycle}: the record's journal bytes disagree with guest memory")
-            _transfer(rec, row, data, a1, a2, state["journal_len"], False, wit, access)
+            _transfer(rec, row, data, a1, a2, state["journal_len"], False, w, access)
             journal_out += data
             state["journal_len"] += a2
             row["knew"] = state["journal_len"]
@@ -144,10 +161,10 @@ def syscall_witness(records: Sequence[SyscallRecord], public_input: bytes, priva
             row["knew"] = a0
         elif rec.number in consts:
             row["sel"] = "s_const"
-            wit.const_counts[rec.number] = wit.const_counts.get(rec.number, 0) + 1
+            w.const_counts[rec.number] = w.const_counts.get(rec.number, 0) + 1
         elif name in KERNEL_CALLS:
             row["sel"] = "s_kern"
-            row["r"], row["err"] = _kernel_row(rec, ts, state, wit, access)
+            row["r"], row["err"] = _kernel_row(rec, ts, state, w, access)
         else:
             raise not_provable(rec)
         sel = row["sel"]
@@ -159,7 +176,7 @@ def syscall_witness(records: Sequence[SyscallRecord], public_input: bytes, priva
             if (row["r"], row["err"]) != (rec.v0, rec.a3):
                 raise ValueError(f"cycle {rec.cycle}: {name} returned ({rec.v0}, {rec.a3}) but the tables "
                                  f"derive ({row['r']}, {row['err']})")
-        i = len(wit.header)
+        i = len(w.header)
         for nm, reg, v in (("num", V0, rec.number), ("a0", A0, a0), ("a1", A1, a1), ("a2", A2, a2)):
             access(i, nm, REG + reg, ts + SLOT_READ_A, v, False)
         if sel != "s_exit":
@@ -176,19 +193,30 @@ def syscall_witness(records: Sequence[SyscallRecord], public_input: bytes, priva
             access(i, "hw", REG + K_BRK_HWM, ts + SLOT_SYSTEM, row["hwnew"], True)
         if max(state["public_pos"], state["private_pos"], state["journal_len"]) >= IO_LIMIT:
             raise not_provable(rec, " (an I/O cursor reaches 2^24)")
-        wit.header.append(row)
+        w.header.append(row)
         if sel == "s_exit":
             break
     if exit_code is None:
         raise ValueError("the run has no exit: a proof needs exactly one exit/exit_group")
     if journal is not None and bytes(journal) != bytes(journal_out):
         raise ValueError("the records' journal bytes differ from the run's journal")
+    final = exit_cycle >= first_cycle and (last_cycle is None or exit_cycle <= last_cycle)
+    end = exit_cycle if final else last_cycle
     wit.publics = syscall_publics(public_input, bytes(journal_out), exit_code, state["public_pos"],
-                                  wit.header[-1]["ts"] // TS_PER_CYCLE)
+                                  end - first_cycle + 1, final, first_cycle - 1)
     keys, tss, vals, writes = (np.array(x, dtype=np.int64) for x in zip(*acc)) if acc else \
         (np.zeros(0, np.int64),) * 4
     wit.accesses = {"key": keys, "ts": tss, "value": vals, "is_write": writes.astype(bool)}
     return wit
+
+
+def _kernel_cells(state: dict, brk_start: int) -> dict[int, int]:
+    """The kernel cells' values in the witness's running ``state`` (halted: 0, before the
+    exit), keyed as memory cells."""
+    return {REG + K_BRK: state["brk"], REG + K_BRK_START: brk_start, REG + K_PUBLIC_POS: state["public_pos"],
+            REG + K_PRIVATE_POS: state["private_pos"], REG + K_JOURNAL_LEN: state["journal_len"],
+            REG + K_HALTED: 0, REG + K_RANDOM: state["random"], REG + K_MMAP_NEXT: state["mmap_next"],
+            REG + K_BRK_HWM: state["hwm"]}
 
 
 def _transfer(rec: SyscallRecord, row: dict, data: bytes, buf: int, count: int, pos0: int, is_read: bool,
@@ -254,7 +282,7 @@ def _time_row(rec: SyscallRecord, ts: int, k: dict, buf: int, i: int, access) ->
     gettimeofday, time, clock_getres_time64); returns v0. Refuses a buffer that is not
     word-aligned, one at the top of memory, a cycle >= 2^22 (so the seconds are 0)."""
     name = rec.name
-    cyc = ts // TS_PER_CYCLE
+    cyc = rec.cycle                        # the run's cycle (the segment's clk + its offset)
     ns = cyc * CLOCK_NS_PER_CYCLE
     if cyc >= TIME_CYCLE_LIMIT or ns >= 10**9:
         raise not_provable(rec, f" (cycle {cyc} >= {TIME_CYCLE_LIMIT}: the proven clock stays below 2^22 cycles)")
@@ -294,7 +322,8 @@ def _kernel_row(rec: SyscallRecord, ts: int, state: dict, wit: SyscallWitness, a
     a0, a1, a2, a3 = args[0], args[1], args[2], args[3]
     layout = blob_layout()
     i = len(wit.kernel)
-    k: dict[str, int] = {"is_real": 1, "ts": ts, "num": rec.number, f"is_{name}": 1}
+    k: dict[str, int] = {"is_real": 1, "ts": ts, "num": rec.number, f"is_{name}": 1,
+                         "clk_offset": state["clk_offset"]}
     for nm, v in (("a0", a0), ("a1", a1), ("a2", a2)):
         for j, b in enumerate(_limbs(v)):
             k[f"{nm}_{j}"] = b

@@ -1,0 +1,153 @@
+"""Segmented receipts: a run cut into segments of 128 cycles, each proven on its own,
+joined by the global memory bus (docs/segments.md). Every way of recombining the proofs
+of honest receipts - dropping, reordering, duplicating, replaying a segment, splicing
+segments or the memory proof of another run - and a segment that starts from another
+state than the previous one left, are rejected by the verifier.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import vm
+from prover.errors import VerificationError
+from prover.security import INSECURE_FAST_TEST_PARAMS as FAST
+from prover.zkmips import segments as SG
+from prover.zkmips.segment_receipt import SegmentedReceipt, decode, prove_segmented, verify_segmented
+from prover.zkmips.spec import REGISTER_KEY_BASE
+from tests.prover.zkmips.io_guest import PRIVATE, PUBLIC, build_io_guest
+
+SEGMENT_LOG = 7                        # 128 cycles: the io guest's 699 cycles make 6 segments
+OTHER_PUBLIC, OTHER_PRIVATE = b"another public input, longer", b"other"
+
+
+def _prove(elf: bytes, public: bytes, private: bytes) -> SegmentedReceipt:
+    return prove_segmented(elf, public, private, params=FAST, segment_log=SEGMENT_LOG, runner=SG.LocalRunner(1))
+
+
+@pytest.fixture(scope="module")
+def elf(compile_c) -> bytes:
+    return build_io_guest(compile_c)
+
+
+@pytest.fixture(scope="module")
+def receipt(elf) -> SegmentedReceipt:
+    return _prove(elf, PUBLIC, PRIVATE)
+
+
+@pytest.fixture(scope="module")
+def other(elf) -> SegmentedReceipt:
+    return _prove(elf, OTHER_PUBLIC, OTHER_PRIVATE)
+
+
+def _verify(r: SegmentedReceipt):
+    return verify_segmented(r.encode(), allow_insecure=True)
+
+
+def _rejected(r: SegmentedReceipt, match: str | None = None) -> None:
+    with pytest.raises(VerificationError, match=match):
+        _verify(r)
+
+
+def test_honest_receipt_is_the_vms_run(elf, receipt):
+    claim = _verify(receipt)
+    res = vm.execute(elf, PUBLIC, PRIVATE)
+    assert (claim.journal, claim.exit_code, claim.cycles) == (res.journal, res.exit_code, res.cycles)
+    assert len(receipt.segment_proofs) == -(-res.cycles // (1 << SEGMENT_LOG)) == 6
+    assert decode(receipt.encode()) == receipt
+
+
+def test_the_two_runs_share_a_program_but_not_a_claim(receipt, other):
+    a, b = _verify(receipt), _verify(other)
+    assert a.image_id == b.image_id and a.cycles == b.cycles
+    assert a.journal != b.journal
+
+
+def _segments(r: SegmentedReceipt, proofs) -> SegmentedReceipt:
+    return dataclasses.replace(r, segment_proofs=tuple(proofs))
+
+
+def test_dropping_a_segment_is_rejected(receipt):
+    p = receipt.segment_proofs
+    _rejected(_segments(receipt, p[:2] + p[3:]))
+
+
+def test_dropping_the_last_segment_is_rejected(receipt):
+    _rejected(_segments(receipt, receipt.segment_proofs[:-1]))
+
+
+def test_reordering_segments_is_rejected(receipt):
+    p = list(receipt.segment_proofs)
+    p[1], p[2] = p[2], p[1]
+    _rejected(_segments(receipt, p))
+
+
+def test_duplicating_a_segment_is_rejected(receipt):
+    p = list(receipt.segment_proofs)
+    p[2] = p[1]
+    _rejected(_segments(receipt, p))
+
+
+def test_replaying_a_segment_is_rejected(receipt):
+    p = receipt.segment_proofs
+    _rejected(_segments(receipt, p + p[-1:]))
+
+
+def test_splicing_a_segment_of_another_run_is_rejected(receipt, other):
+    p = list(receipt.segment_proofs)
+    p[3] = other.segment_proofs[3]
+    _rejected(_segments(receipt, p))
+
+
+def test_splicing_the_memory_proof_of_another_run_is_rejected(receipt, other):
+    _rejected(dataclasses.replace(receipt, memory_proof=other.memory_proof))
+
+
+def test_another_claim_is_rejected(receipt, other):
+    c = receipt.claim
+    for changed in (dataclasses.replace(c, journal=other.claim.journal),
+                    dataclasses.replace(c, exit_code=c.exit_code ^ 1),
+                    dataclasses.replace(c, cycles=c.cycles - 1),
+                    dataclasses.replace(c, input=OTHER_PUBLIC)):
+        _rejected(dataclasses.replace(receipt, claim=changed))
+
+
+def test_another_input_read_is_rejected(receipt):
+    _rejected(dataclasses.replace(receipt, input_read=receipt.input_read - 1))
+
+
+def test_every_proof_is_needed_under_its_own_key(receipt):
+    _rejected(dataclasses.replace(receipt, memory_key=receipt.segment_key))
+    _rejected(_segments(receipt, (receipt.memory_proof,) + receipt.segment_proofs[1:]))
+
+
+def test_a_segment_that_starts_from_another_state_is_rejected(elf, monkeypatch):
+    """Segment 3 starts one register cell (an FPU register: listed by every segment,
+    touched by none) from another value than segment 2 left. Inside segment 3 the cell's
+    chain is consistent (init = final, no access), so only the global bus can tell."""
+    honest = SG._start_values
+    victim = REGISTER_KEY_BASE + 45
+
+    def forged(ex, keys, kernel):
+        values = honest(ex, keys, kernel)
+        if ex.cycles == 2 * (1 << SEGMENT_LOG):        # the replay stopped at segment 3's start
+            values[np.searchsorted(keys, victim)] ^= 0x5A5A
+        return values
+
+    monkeypatch.setattr(SG, "_start_values", forged)
+    _rejected(_prove(elf, PUBLIC, PRIVATE), match="does not join up")
+
+
+def test_private_input_does_not_appear_in_the_receipt(receipt):
+    data = receipt.encode()
+    assert PRIVATE not in data and PRIVATE[::-1] not in data
+
+
+def test_a_plan_that_misses_a_cell_is_refused_in_one_line(elf, monkeypatch):
+    honest = SG._memory_keys
+    monkeypatch.setattr(SG, "_memory_keys", lambda rows, prog: honest(rows, prog)[1:])
+    with pytest.raises(ValueError, match="not listed"):
+        _prove(elf, PUBLIC, PRIVATE)

@@ -1,0 +1,1 @@
+"""Tests of distributed segment proving (Celery over RabbitMQ)."""

@@ -1,0 +1,81 @@
+"""A segment worker: a Celery worker that consumes the segment queue and proves segments.
+
+    python -m worker.segment_worker [--concurrency N] [--queue Q] [--broker URL] [--loglevel L]
+    zkmips worker prove-segments   [--concurrency N] [--queue Q] [--broker URL]
+
+Start as many as you like, on any machine that reaches the broker: they share the queue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+from typing import Sequence
+
+from worker.celery_app import queue_from_env
+
+LOGLEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def worker_argv(concurrency: int = 1, queue: str | None = None, loglevel: str = "INFO",
+                hostname: str | None = None) -> list[str]:
+    """The `celery worker` arguments run_worker uses (separate so that tests can check them)."""
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+    queue = queue or queue_from_env()
+    hostname = hostname or f"zkmips-segments-{os.getpid()}@{socket.gethostname()}"
+    return [
+        "worker",
+        # Separate pool processes: a task that crashes or is killed (time limit, OOM) takes
+        # only its process down, and the main process reports it to the broker. One by
+        # default: a single proof already uses every core through numba's threads.
+        "--pool=prefork",
+        f"--concurrency={concurrency}",
+        # Hand a task to a pool process only when that process is free (no task queued
+        # behind a long segment inside one busy process).
+        "-O", "fair",
+        f"--queues={queue}",
+        f"--loglevel={loglevel}",
+        f"--hostname={hostname}",
+        # Nothing to synchronise between workers at startup (mingle) or to gossip about;
+        # both cost broker round trips and startup time. Remote control (revoke) stays on.
+        "--without-gossip", "--without-mingle", "--without-heartbeat",
+    ]
+
+
+def run_worker(concurrency: int = 1, queue: str | None = None, loglevel: str = "INFO",
+               broker: str | None = None) -> None:
+    """Run a Celery worker on the segment queue until it is stopped (SIGTERM/SIGINT: warm shutdown).
+
+    ``queue`` defaults to ``$ZKMIPS_SEGMENT_QUEUE`` or ``zkmips.segments``; ``broker`` to
+    ``$ZKMIPS_BROKER_URL`` or the local RabbitMQ.
+    """
+    loglevel = loglevel.upper()
+    if loglevel not in LOGLEVELS:
+        raise ValueError(f"loglevel must be one of {', '.join(LOGLEVELS)}")
+    argv = worker_argv(concurrency, queue, loglevel)
+    from worker.celery_app import make_app
+    app = make_app(broker_url=broker, queue=queue)
+    import worker.segment_tasks  # noqa: F401  (registers zkmips.segment; imports test handlers if asked)
+    app.worker_main(argv=argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m worker.segment_worker", description=__doc__.splitlines()[0])
+    parser.add_argument("-c", "--concurrency", type=int, default=1, metavar="N",
+                        help="segments proved at once (pool processes; default 1)")
+    parser.add_argument("-Q", "--queue", default=None, help="segment queue (default $ZKMIPS_SEGMENT_QUEUE or zkmips.segments)")
+    parser.add_argument("--broker", default=None, metavar="URL",
+                        help="broker URL (default $ZKMIPS_BROKER_URL or amqp://guest:guest@127.0.0.1:5672//)")
+    parser.add_argument("-l", "--loglevel", default="INFO", type=str.upper, choices=LOGLEVELS)
+    args = parser.parse_args(argv)
+    if args.concurrency < 1:
+        parser.error("--concurrency must be at least 1")
+    run_worker(concurrency=args.concurrency, queue=args.queue, loglevel=args.loglevel, broker=args.broker)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
