@@ -57,7 +57,7 @@ from prover.zkmips import syscall as S
 from prover.zkmips import witness as W
 from prover.zkmips.claim import MAX_IO_BYTES, Claim
 from prover.zkmips.heights import check_preset
-from prover.zkmips.spec import BUS_INPUT, BUS_JOURNAL, REGISTER_KEY_BASE
+from prover.zkmips.spec import BUS_INPUT, BUS_JOURNAL, REGISTER_KEY_BASE, TS_PER_CYCLE
 from vm.elf import Program, load_elf
 from vm.errors import CycleLimitExceeded
 from vm.executor import Executor
@@ -180,15 +180,17 @@ def plan_segments(key: SegmentKeys, public_input: bytes, private_input: bytes, s
         raise NotProvableError(str(e)) from None
     result = ex.result()
     run_io = MC.RunIO(log.records, bytes(public_input), bytes(private_input), key.program.end, result.journal)
+    try:                                    # the system calls' cells, once for the whole run
+        sys_wit = S.syscall_witness(run_io.records, run_io.public_input, run_io.private_input, run_io.program_end,
+                                    run_io.journal)
+    except ValueError as e:
+        raise NotProvableError(str(e)) from None
+    starts = np.cumsum([1] + lengths[:-1])
+    sys_seg = np.searchsorted(starts, sys_wit.accesses["ts"] // TS_PER_CYCLE, side="right") - 1
     plans, first = [], 1
     seen_keys, seen_seg = np.zeros(0, np.int64), np.zeros(0, np.int64)
     for i, (keys, n) in enumerate(zip(mem_keys, lengths)):
-        try:
-            sys_wit = S.syscall_witness(run_io.records, run_io.public_input, run_io.private_input, run_io.program_end,
-                                        run_io.journal, first_cycle=first, last_cycle=first + n - 1)
-        except ValueError as e:
-            raise NotProvableError(str(e)) from None
-        listed = np.union1d(np.union1d(REGISTER_KEYS, keys), sys_wit.accesses["key"])
+        listed = np.union1d(np.union1d(REGISTER_KEYS, keys), sys_wit.accesses["key"][sys_seg == i])
         at = np.minimum(np.searchsorted(seen_keys, listed), max(seen_keys.size - 1, 0))
         hit = (seen_keys[at] == listed) if seen_keys.size else np.zeros(listed.size, bool)
         prev = np.where(hit, seen_seg[at] if seen_seg.size else 0, 0)
