@@ -41,6 +41,7 @@ def content_digest(program: Program | bytes | str) -> bytes:
 
 
 def image_id(program: Program | bytes | str) -> bytes:
-    """The image id receipts of this program carry (default proof parameters)."""
-    from prover.zkmips.keys import image_id as proving_image_id   # the prover builds on the VM
+    """The image id the receipts of ``zkmips prove`` carry for this program (segmented
+    receipts, default proof parameters)."""
+    from prover.zkmips.segments import image_id as proving_image_id   # the prover builds on the VM
     return proving_image_id(program)

@@ -125,7 +125,7 @@ _cache: "OrderedDict[tuple[bytes, str], SegmentKeys]" = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def segment_keys(program: Program | bytes, params: FriParams = DEFAULT) -> SegmentKeys:
+def segment_keys(program: Program | bytes | str, params: FriParams = DEFAULT) -> SegmentKeys:
     """The keys of a program, cached per (initial-state digest, preset) in this process."""
     if not isinstance(program, Program):
         program = load_elf(program)
@@ -140,6 +140,11 @@ def segment_keys(program: Program | bytes, params: FriParams = DEFAULT) -> Segme
         while len(_cache) > KEY_CACHE_SIZE:
             _cache.popitem(last=False)
     return key
+
+
+def image_id(program: Program | bytes | str, params: FriParams = DEFAULT) -> bytes:
+    """The image id of a program's segmented receipts under ``params``."""
+    return segment_keys(program, params).image_id
 
 
 # ----------------------------------------------------------------------------- the plan
