@@ -22,6 +22,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable, Generic, TypeVar
 
 import numpy as np
 
@@ -40,6 +41,7 @@ from vm.image import content_digest
 IMAGE_ID_DOMAIN = b"zkmips-image-v2"
 #: Proving keys kept per process (a worker proves many jobs of few programs).
 KEY_CACHE_SIZE = 4
+K = TypeVar("K")
 
 
 def image_id_of(vk_digest: bytes, entry: int) -> bytes:
@@ -79,26 +81,39 @@ class ProgramKey:
         return cls(program, params, rows, image, tables, system, stark.setup(system, params, hiding=True))
 
 
-_cache: "OrderedDict[tuple[bytes, str], ProgramKey]" = OrderedDict()
-_cache_lock = threading.Lock()
+class KeyCache(Generic[K]):
+    """Keys derived from a program, cached per (initial-state digest, preset) in this
+    process (a worker proves many jobs of few programs): the tables are functions of
+    that state."""
+
+    def __init__(self, setup: Callable[[Program, FriParams], K], size: int = KEY_CACHE_SIZE):
+        self._setup = setup
+        self._size = size
+        self._keys: "OrderedDict[tuple[bytes, str], K]" = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, program: Program | bytes | str, params: FriParams) -> K:
+        if not isinstance(program, Program):
+            program = load_elf(program)
+        tag = (content_digest(program), params.name)
+        with self._lock:
+            if tag in self._keys:
+                self._keys.move_to_end(tag)
+                return self._keys[tag]
+        key = self._setup(program, params)
+        with self._lock:
+            self._keys[tag] = key
+            while len(self._keys) > self._size:
+                self._keys.popitem(last=False)
+        return key
+
+
+_program_keys: KeyCache[ProgramKey] = KeyCache(ProgramKey.setup)
 
 
 def program_key(program: Program | bytes | str, params: FriParams = DEFAULT) -> ProgramKey:
-    """The proving key of a program, cached per (initial-state digest, preset) in this
-    process (the Program and Image tables are functions of that state)."""
-    if not isinstance(program, Program):
-        program = load_elf(program)
-    tag = (content_digest(program), params.name)
-    with _cache_lock:
-        if tag in _cache:
-            _cache.move_to_end(tag)
-            return _cache[tag]
-    key = ProgramKey.setup(program, params)
-    with _cache_lock:
-        _cache[tag] = key
-        while len(_cache) > KEY_CACHE_SIZE:
-            _cache.popitem(last=False)
-    return key
+    """The proving key of a whole-run proof of a program (cached, :class:`KeyCache`)."""
+    return _program_keys.get(program, params)
 
 
 def image_id(program: Program | bytes | str, params: FriParams = DEFAULT) -> bytes:

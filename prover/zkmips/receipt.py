@@ -44,22 +44,9 @@ class Receipt:
     proof: bytes
 
     def encode(self) -> bytes:
-        w = ByteWriter()
-        w.parts.append(MAGIC)
-        w.u16(VERSION)
-        w.u16(0)
-        c = self.claim
-        w.digest(c.image_id)
-        w.digest(c.input_digest)
-        w.blob(c.input)
-        w.blob(c.journal)
-        w.u8(c.exit_code)
-        w.u64(c.cycles)
+        w = write_head(MAGIC, VERSION, self.claim)
         w.blob(self.preset.encode())
-        w.digest(self.pre_root)
-        w.u16(len(self.pre_log_heights))
-        for h in self.pre_log_heights:
-            w.u8(0 if h is None else h)
+        write_key(w, self.pre_root, self.pre_log_heights)
         w.u32(self.entry)
         w.u32(self.input_read)
         w.blob(self.proof)
@@ -68,45 +55,89 @@ class Receipt:
     @property
     def proof_shape(self) -> dict:
         """The proof's shape without verifying it (for ``zkmips inspect``)."""
-        proof, _, hiding = stark_bytes.decode(self.proof)
-        names = [t.name for t in keys.verifier_system().tables]
-        return {"preset": self.preset, "hiding": hiding, "proof_bytes": len(self.proof),
-                "tables": {n: {"log_height": lh, "publics": len(pv)}
-                           for n, lh, pv in zip(names, proof.log_heights, proof.publics)}}
+        return {"preset": self.preset, "proof_bytes": len(self.proof),
+                **table_shapes(self.proof, keys.verifier_system())}
 
 
 def decode(data: bytes) -> Receipt:
     """Parse a receipt (no verification); raises VerificationError on malformed bytes."""
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise VerificationError("a receipt is bytes")
-    if len(data) > MAX_RECEIPT_BYTES:
-        raise VerificationError("receipt too large")
     try:
-        r = ByteReader(bytes(data), "receipt")
-        if r.raw(4) != MAGIC:
-            raise VerificationError("not a zkMIPS receipt (bad magic)")
-        version = r.u16()
-        if version != VERSION:
-            raise VerificationError(f"unsupported receipt version {version}")
-        if r.u16() != 0:
-            raise VerificationError("unknown receipt flags")
-        image_id, input_digest = r.digest(), r.digest()
-        public_input, journal = r.blob(), r.blob()
-        exit_code, cycles = r.u8(), r.u64()
-        claim = Claim(image_id, public_input, journal, exit_code, cycles)
-        if claim.input_digest != input_digest:
-            raise VerificationError("the input digest does not match the input")
+        r = receipt_reader(data, MAX_RECEIPT_BYTES)
+        claim = read_head(r, MAGIC, VERSION, "zkMIPS receipt")
         preset = r.blob().decode("ascii")
-        pre_root = r.digest()
-        heights = tuple(None if h == 0 else h for h in (r.u8() for _ in range(r.u16())))
+        pre_root, heights = read_key(r)
         entry, input_read = r.u32(), r.u32()
         proof = r.blob()
         r.done()
     except (ValueError, UnicodeDecodeError, struct.error) as e:
         raise VerificationError(f"malformed receipt ({e})") from None
+    return Receipt(claim, preset, pre_root, heights, entry, input_read, proof)
+
+
+def receipt_reader(data: bytes, limit: int) -> ByteReader:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise VerificationError("a receipt is bytes")
+    if len(data) > limit:
+        raise VerificationError("receipt too large")
+    return ByteReader(bytes(data), "receipt")
+
+
+def table_shapes(proof_bytes: bytes, system) -> dict:
+    """A proof's hiding flag and its tables' heights and public-value counts, unverified
+    (for ``zkmips inspect``)."""
+    proof, _, hiding = stark_bytes.decode(proof_bytes)
+    names = [t.name for t in system.tables]
+    return {"hiding": hiding, "tables": {n: {"log_height": lh, "publics": len(pv)}
+                                         for n, lh, pv in zip(names, proof.log_heights, proof.publics)}}
+
+
+def write_head(magic: bytes, version: int, claim: Claim) -> ByteWriter:
+    """A receipt's first fields, shared by both formats: magic, version, flags (0) and
+    the claim."""
+    w = ByteWriter()
+    w.parts.append(magic)
+    w.u16(version)
+    w.u16(0)
+    w.digest(claim.image_id)
+    w.digest(claim.input_digest)
+    w.blob(claim.input)
+    w.blob(claim.journal)
+    w.u8(claim.exit_code)
+    w.u64(claim.cycles)
+    return w
+
+
+def read_head(r: ByteReader, magic: bytes, version: int, what: str) -> Claim:
+    """Parse :func:`write_head`'s fields; the input digest must match the input."""
+    if r.raw(4) != magic:
+        raise VerificationError(f"not a {what} (bad magic)")
+    got = r.u16()
+    if got != version:
+        raise VerificationError(f"unsupported {what} version {got}")
+    if r.u16() != 0:
+        raise VerificationError("unknown receipt flags")
+    image_id, input_digest = r.digest(), r.digest()
+    public_input, journal = r.blob(), r.blob()
     if len(public_input) > MAX_IO_BYTES or len(journal) > MAX_IO_BYTES:
         raise VerificationError("receipt input or journal too large")
-    return Receipt(claim, preset, pre_root, heights, entry, input_read, proof)
+    exit_code, cycles = r.u8(), r.u64()
+    claim = Claim(image_id, public_input, journal, exit_code, cycles)
+    if claim.input_digest != input_digest:
+        raise VerificationError("the input digest does not match the input")
+    return claim
+
+
+def write_key(w: ByteWriter, pre_root: bytes, heights: tuple[int | None, ...]) -> None:
+    """A verifying key by reference: its preprocessed root and heights (0: none)."""
+    w.digest(pre_root)
+    w.u16(len(heights))
+    for h in heights:
+        w.u8(0 if h is None else h)
+
+
+def read_key(r: ByteReader) -> tuple[bytes, tuple[int | None, ...]]:
+    root = r.digest()
+    return root, tuple(None if h == 0 else h for h in (r.u8() for _ in range(r.u16())))
 
 
 def params_of(preset: str, allow_insecure: bool) -> FriParams:

@@ -32,7 +32,6 @@ from prover import proof as stark_bytes
 from prover import stark
 from prover.air import System
 from prover.errors import VerificationError
-from prover.proof import ByteReader, ByteWriter
 from prover.randomness import KeyedRandom
 from prover.security import DEFAULT, FriParams
 from prover.zkmips import machine as MC
@@ -41,7 +40,8 @@ from prover.zkmips import program as P
 from prover.zkmips import segments as SG
 from prover.zkmips import syscall as S
 from prover.zkmips.claim import MAX_IO_BYTES, Claim, expected_publics
-from prover.zkmips.receipt import params_of
+from prover.zkmips.receipt import (params_of, read_head, read_key, receipt_reader, table_shapes, write_head,
+                                   write_key)
 from prover.zkmips.spec import BUS_INPUT, BUS_JOURNAL
 
 MAGIC = b"ZKMS"
@@ -67,24 +67,11 @@ class SegmentedReceipt:
     segment_proofs: tuple[bytes, ...] = field(default_factory=tuple)
 
     def encode(self) -> bytes:
-        w = ByteWriter()
-        w.parts.append(MAGIC)
-        w.u16(VERSION)
-        w.u16(0)
-        c = self.claim
-        w.digest(c.image_id)
-        w.digest(c.input_digest)
-        w.blob(c.input)
-        w.blob(c.journal)
-        w.u8(c.exit_code)
-        w.u64(c.cycles)
+        w = write_head(MAGIC, VERSION, self.claim)
         w.blob(self.preset.encode())
         w.u32(self.input_read)
         for ref in (self.memory_key, self.segment_key):
-            w.digest(ref.pre_root)
-            w.u16(len(ref.pre_log_heights))
-            for h in ref.pre_log_heights:
-                w.u8(0 if h is None else h)
+            write_key(w, ref.pre_root, ref.pre_log_heights)
         w.blob(self.memory_proof)
         w.u32(len(self.segment_proofs))
         for p in self.segment_proofs:
@@ -95,42 +82,20 @@ class SegmentedReceipt:
     def proof_shape(self) -> dict:
         """The proofs' shape without verifying them (for ``zkmips inspect``): the tables
         of the first segment (every segment has the same ones)."""
-        proof, _, hiding = stark_bytes.decode(self.segment_proofs[0])
-        names = [t.name for t in segment_verifier_system().tables]
-        return {"preset": self.preset, "hiding": hiding, "segments": len(self.segment_proofs),
+        return {"preset": self.preset, "segments": len(self.segment_proofs),
                 "memory_proof_bytes": len(self.memory_proof),
                 "segment_proof_bytes": [len(p) for p in self.segment_proofs],
-                "tables": {n: {"log_height": lh, "publics": len(pv)}
-                           for n, lh, pv in zip(names, proof.log_heights, proof.publics)}}
+                **table_shapes(self.segment_proofs[0], segment_verifier_system())}
 
 
 def decode(data: bytes) -> SegmentedReceipt:
     """Parse (no verification); raises VerificationError on malformed bytes."""
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise VerificationError("a receipt is bytes")
-    if len(data) > MAX_RECEIPT_BYTES:
-        raise VerificationError("receipt too large")
     try:
-        r = ByteReader(bytes(data), "receipt")
-        if r.raw(4) != MAGIC:
-            raise VerificationError("not a segmented zkMIPS receipt (bad magic)")
-        if r.u16() != VERSION:
-            raise VerificationError("unsupported segmented receipt version")
-        if r.u16() != 0:
-            raise VerificationError("unknown receipt flags")
-        image_id, input_digest = r.digest(), r.digest()
-        public_input, journal = r.blob(), r.blob()
-        exit_code, cycles = r.u8(), r.u64()
-        claim = Claim(image_id, public_input, journal, exit_code, cycles)
-        if claim.input_digest != input_digest:
-            raise VerificationError("the input digest does not match the input")
+        r = receipt_reader(data, MAX_RECEIPT_BYTES)
+        claim = read_head(r, MAGIC, VERSION, "segmented zkMIPS receipt")
         preset = r.blob().decode("ascii")
         input_read = r.u32()
-        refs = []
-        for _ in range(2):
-            root = r.digest()
-            heights = tuple(None if h == 0 else h for h in (r.u8() for _ in range(r.u16())))
-            refs.append(KeyRef(root, heights))
+        refs = [KeyRef(*read_key(r)) for _ in range(2)]
         memory_proof = r.blob()
         n = r.u32()
         if not 1 <= n <= MAX_SEGMENT_PROOFS:
@@ -139,8 +104,6 @@ def decode(data: bytes) -> SegmentedReceipt:
         r.done()
     except (ValueError, UnicodeDecodeError, struct.error) as e:
         raise VerificationError(f"malformed receipt ({e})") from None
-    if len(public_input) > MAX_IO_BYTES or len(journal) > MAX_IO_BYTES:
-        raise VerificationError("receipt input or journal too large")
     return SegmentedReceipt(claim, preset, input_read, refs[0], refs[1], memory_proof, proofs)
 
 
@@ -259,8 +222,8 @@ def _prove_with(key: SG.SegmentKeys, elf: bytes, public_input: bytes, private_in
                 plans: list, run_io: MC.RunIO, claim: Claim, runner: SG.SegmentRunner, report: Progress
                 ) -> SegmentedReceipt:
     n = len(plans)
-    gmem = SG._ext_blinds(n + 1)
-    io_blinds = {bus: SG._ext_blinds(n) for bus in (BUS_INPUT, BUS_JOURNAL)}
+    gmem = SG.zero_sum_blinds(n + 1)
+    io_blinds = {bus: SG.zero_sum_blinds(n) for bus in (BUS_INPUT, BUS_JOURNAL)}
     jobs = [SG.SegmentJob(elf, bytes(public_input), bytes(private_input), params.name, plan,
                           {M.BUS_GMEM: gmem[i + 1], **{b: v[i] for b, v in io_blinds.items()}}, os.urandom(32))
             for i, plan in enumerate(plans)]
@@ -275,7 +238,7 @@ def _prove_with(key: SG.SegmentKeys, elf: bytes, public_input: bytes, private_in
     report("commit", 0, n)
     commits = []
     for raw in runner.map("commit", [j.encode() for j in jobs], tick("commit")):
-        meta, arrays = SG._unpack(raw)
+        meta, arrays = SG.unpack(raw)
         commits.append((bytes.fromhex(meta["binding"]), arrays["keys"].astype(np.int64),
                         arrays["final"].astype(np.int64)))
     report("memory", 0, 1)

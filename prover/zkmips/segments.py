@@ -36,8 +36,6 @@ import io
 import json
 import multiprocessing
 import os
-import threading
-from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence
@@ -46,7 +44,7 @@ import numpy as np
 
 from prover import field, stark
 from prover import proof as stark_bytes
-from prover.air import System, Table
+from prover.air import Table
 from prover.keccak import keccak256
 from prover.randomness import KeyedRandom
 from prover.security import DEFAULT, PRESETS, FriParams
@@ -55,13 +53,13 @@ from prover.zkmips import memory as M
 from prover.zkmips import program as P
 from prover.zkmips import syscall as S
 from prover.zkmips import witness as W
-from prover.zkmips.claim import MAX_IO_BYTES, Claim
+from prover.zkmips.claim import Claim
 from prover.zkmips.heights import check_preset
+from prover.zkmips.keys import KeyCache
 from prover.zkmips.spec import BUS_INPUT, BUS_JOURNAL, REGISTER_KEY_BASE, TS_PER_CYCLE
-from vm.elf import Program, load_elf
+from vm.elf import Program
 from vm.errors import CycleLimitExceeded
 from vm.executor import Executor
-from vm.image import content_digest
 from prover.zkmips.syscall.cells import K_BRK_HWM
 from vm.executor import TRACE_COLUMNS
 from vm.layout import NPC, NUM_REGS, PAGE_BITS, PC, WORDS_PER_PAGE
@@ -79,7 +77,6 @@ DEFAULT_SEGMENT_LOG = 18
 REGISTER_KEYS = REGISTER_KEY_BASE + np.arange(K_BRK_HWM + 1, dtype=np.int64)
 #: Open buses of a segment, blinded per proof.
 SEGMENT_OPEN = (M.BUS_GMEM, BUS_INPUT, BUS_JOURNAL)
-KEY_CACHE_SIZE = 4
 
 
 class NotProvableError(ValueError):
@@ -121,25 +118,12 @@ class SegmentKeys:
                    img, stark.setup(MC.build_system(img), params, hiding=True))
 
 
-_cache: "OrderedDict[tuple[bytes, str], SegmentKeys]" = OrderedDict()
-_cache_lock = threading.Lock()
+_segment_keys: KeyCache[SegmentKeys] = KeyCache(SegmentKeys.setup)
 
 
 def segment_keys(program: Program | bytes | str, params: FriParams = DEFAULT) -> SegmentKeys:
-    """The keys of a program, cached per (initial-state digest, preset) in this process."""
-    if not isinstance(program, Program):
-        program = load_elf(program)
-    tag = (content_digest(program), params.name)
-    with _cache_lock:
-        if tag in _cache:
-            _cache.move_to_end(tag)
-            return _cache[tag]
-    key = SegmentKeys.setup(program, params)
-    with _cache_lock:
-        _cache[tag] = key
-        while len(_cache) > KEY_CACHE_SIZE:
-            _cache.popitem(last=False)
-    return key
+    """The keys of a program's segmented proofs (cached, :class:`keys.KeyCache`)."""
+    return _segment_keys.get(program, params)
 
 
 def image_id(program: Program | bytes | str, params: FriParams = DEFAULT) -> bytes:
@@ -212,13 +196,13 @@ def plan_segments(key: SegmentKeys, public_input: bytes, private_input: bytes, s
 
 
 # ----------------------------------------------------------------------------- payloads
-def _pack(meta: dict, arrays: dict[str, np.ndarray]) -> bytes:
+def pack(meta: dict, arrays: dict[str, np.ndarray]) -> bytes:
     buf = io.BytesIO()
     np.savez(buf, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
     return buf.getvalue()
 
 
-def _unpack(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
+def unpack(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
     with np.load(io.BytesIO(data), allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     return json.loads(arrays.pop("meta").tobytes().decode()), arrays
@@ -251,11 +235,11 @@ class SegmentJob:
         arrays = {"elf": _bytes_array(self.elf), "public": _bytes_array(self.public_input),
                   "private": _bytes_array(self.private_input), "listed": p.listed, "prev_seg": p.prev_seg,
                   **{f"blind_{k}": v for k, v in self.blinds.items()}}
-        return _pack(meta, arrays)
+        return pack(meta, arrays)
 
     @classmethod
     def decode(cls, data: bytes) -> "SegmentJob":
-        meta, a = _unpack(data)
+        meta, a = unpack(data)
         plan = SegmentPlan(int(meta["index"]), int(meta["first_cycle"]), int(meta["cycles"]),
                            a["listed"].astype(np.int64), a["prev_seg"].astype(np.int64))
         blinds = {k[len("blind_"):]: v.astype(np.uint32) for k, v in a.items() if k.startswith("blind_")}
@@ -327,7 +311,7 @@ def run_task(phase: str, payload: bytes) -> bytes:
     traces, publics, wit = segment_witness(key, job)
     if phase == "commit":
         binding = stark.commit_binding(key.segment_pk, traces, publics, rng=_rng(job), open_totals=job.blinds)
-        return _pack({"binding": binding.hex()}, {"keys": wit.cells["key"], "final": wit.cells["final"]})
+        return pack({"binding": binding.hex()}, {"keys": wit.cells["key"], "final": wit.cells["final"]})
     if phase == "prove":
         if job.seed is None or job.binding is None:
             raise ValueError("a prove task needs the shared seed and its binding")
@@ -396,7 +380,7 @@ class LocalRunner:
 
 
 # ----------------------------------------------------------------------------- blinds, seed
-def _ext_blinds(count: int) -> list[np.ndarray]:
+def zero_sum_blinds(count: int) -> list[np.ndarray]:
     """``count`` uniform extension elements summing to zero (OS randomness)."""
     vals = [stark.random_field(None, (4,)) for _ in range(count - 1)]
     last = np.zeros(4, np.uint32)
