@@ -51,13 +51,14 @@ class BareRun:
 class ExecutionProver:
     """The proof system of one bare run (set up once) with honest and forged proofs."""
 
-    def __init__(self, run: BareRun, params):
+    def __init__(self, run: BareRun, params, honest: MC.ExecutionWitness | None = None):
+        """``honest``: the witness the forgeries start from (default: the run's, checked)."""
         from prover import stark
 
         self.run = run
         self.system = MC.build_system(run.tables)
         self.pk = stark.setup(self.system, params)
-        self.honest = run.witness()
+        self.honest = run.witness() if honest is None else honest
 
     def full(self, traces: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Lookup multiplicities recounted from ``traces`` when its lookups are legal, else

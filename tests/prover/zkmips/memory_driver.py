@@ -53,20 +53,52 @@ def accesses_trace(acc: dict[str, np.ndarray], active: np.ndarray | None = None)
     return out
 
 
+#: The memory tables' public values: the (only) segment is number 1.
+PUBLICS = {M.MEMORY_TABLE: [1]}
+
+
+def memory_tables(image: M.MemoryImage) -> list[Table]:
+    """The memory argument of a whole run in one proof: the Image table, the segment's
+    MemoryInit/Final and the global MemoryInit/Final (the ``gmem`` bus closed between them)."""
+    return [M.build_image(image), M.build_memory(), M.build_global_memory()]
+
+
 def memory_system(image: M.MemoryImage) -> System:
-    return System([M.build_image(image), M.build_memory(), build_accesses(),
-                   lookup.build_byte(), lookup.build_range16()])
+    return System([*memory_tables(image), build_accesses(), lookup.build_byte(), lookup.build_range16()])
 
 
-def lookup_traces(system: System, traces: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def segment_cells(cells: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The segment's MemoryInit/Final rows from :func:`memory.access_events`' ``cells``:
+    the touched cells (as the machine lists them), each first listed here (prev_seg 0)."""
+    touched = np.asarray(cells["final_ts"]) > 0
+    out = {k: np.asarray(v)[touched] for k, v in cells.items()}
+    out["prev_seg"] = np.zeros(int(touched.sum()), np.int64)
+    return out
+
+
+def segment_memory_trace(cells: dict[str, np.ndarray], *, check: bool = True) -> np.ndarray:
+    """The segment's MemoryInit/Final trace (:func:`segment_cells`)."""
+    return M.memory_trace(segment_cells(cells), check=check)
+
+
+def global_memory_trace(image: M.MemoryImage, cells: dict[str, np.ndarray], *, check: bool = True) -> np.ndarray:
+    """The global MemoryInit/Final trace from ``cells`` (every cell, touched or in the
+    image): final values as the segment leaves them, final_seg 1 for a touched cell."""
+    touched = np.asarray(cells["final_ts"]) > 0
+    return M.global_memory_trace(cells["key"], image, cells["final"], touched.astype(np.int64), check=check)
+
+
+def lookup_traces(system: System, traces: dict[str, np.ndarray],
+                  publics: dict[str, list[int]] | None = None) -> dict[str, np.ndarray]:
     """Byte and Range16 multiplicities for every in-range lookup the tables send. Lookups
     of values the tables do not hold are left uncounted (they leave the bus unbalanced,
     which is what forged-witness tests want the verifier to see)."""
+    publics = PUBLICS if publics is None else publics
     counter = lookup.LookupCounter()
     for t in system.tables:
         if t.name in (lookup.BYTE_TABLE, lookup.RANGE16_TABLE):
             continue
-        for bus, (keys, mults) in bus_tally(t, traces[t.name]).items():
+        for bus, (keys, mults) in bus_tally(t, traces[t.name], publics.get(t.name, ())).items():
             send = mults > 0
             if bus == BUS_RANGE16:
                 ok = send & (keys[:, 0] < lookup.RANGE16_ROWS)
@@ -78,9 +110,12 @@ def lookup_traces(system: System, traces: dict[str, np.ndarray]) -> dict[str, np
 
 
 def all_traces(system: System, image: M.MemoryImage, events: M.MemoryEvents,
-               memory: np.ndarray | None = None, accesses: np.ndarray | None = None) -> dict[str, np.ndarray]:
+               memory: np.ndarray | None = None, accesses: np.ndarray | None = None,
+               global_memory: np.ndarray | None = None) -> dict[str, np.ndarray]:
     traces = {M.IMAGE_TABLE: M.image_trace(image),
-              M.MEMORY_TABLE: M.memory_trace(events.cells) if memory is None else memory,
+              M.MEMORY_TABLE: segment_memory_trace(events.cells) if memory is None else memory,
+              M.GLOBAL_MEMORY_TABLE: global_memory_trace(image, events.cells) if global_memory is None
+              else global_memory,
               ACCESS_TABLE: accesses_trace(events.accesses) if accesses is None else accesses}
     traces.update(lookup_traces(system, traces))
     return traces

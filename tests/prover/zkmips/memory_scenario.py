@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from prover import stark
-from prover.air import ConstraintError, System, check_buses, check_constraints
+from prover.air import ConstraintError, System, bus_tally, check_buses, check_constraints
 from prover.errors import VerificationError
 from prover.security import INSECURE_FAST_TEST_PARAMS as FAST
 from prover.zkmips import memory as M
@@ -50,17 +50,45 @@ def scenario() -> tuple[System, stark.ProvingKey, M.MemoryEvents]:
     return system, stark.setup(system, FAST), M.access_events(*random_history(), IMAGE)
 
 
+def unbalanced_buses(system: System, traces: dict[str, np.ndarray]) -> set[str]:
+    """The closed buses that do not balance over ``traces`` (the debug checker names only
+    the first)."""
+    parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for t in system.tables:
+        for bus, part in bus_tally(t, traces[t.name], D.PUBLICS.get(t.name, ())).items():
+            parts.setdefault(bus, []).append(part)
+    bad = set()
+    for bus, items in parts.items():
+        keys = np.concatenate([k for k, _ in items])
+        mults = np.concatenate([m for _, m in items])
+        if bus in system.open_buses or not len(mults):
+            continue
+        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+        net = np.zeros(len(uniq), dtype=np.int64)
+        np.add.at(net, inverse.reshape(-1), mults)
+        if net.any():
+            bad.add(bus)
+    return bad
+
+
 def rejected(system: System, pk: stark.ProvingKey, traces: dict[str, np.ndarray], by: str) -> None:
-    """The debug checker names ``by`` ("constraint" or a bus name), and the verifier
-    refuses the proof built without the checker."""
+    """The debug checker names ``by`` ("constraint" or a bus name; a bus must then be the
+    only one off), and the verifier refuses the proof built without the checker."""
+    if by != "constraint":
+        assert unbalanced_buses(system, traces) == {by}
     with pytest.raises(ConstraintError) as err:
         for t in system.tables:
-            check_constraints(t, traces[t.name])
-        check_buses(system, traces)
+            check_constraints(t, traces[t.name], D.PUBLICS.get(t.name, ()))
+        check_buses(system, traces, D.PUBLICS)
     assert (f"bus {by!r}" if by != "constraint" else "constraint") in str(err.value), str(err.value)
-    proof = stark.prove(pk, traces, check=False)
+    proof = stark.prove(pk, traces, D.PUBLICS, check=False)
     with pytest.raises(VerificationError):
-        stark.verify(pk.vk, proof)
+        stark.verify(pk.vk, proof, D.PUBLICS)
+
+
+def verified(pk: stark.ProvingKey, traces: dict[str, np.ndarray]) -> stark.Statement:
+    """Prove ``traces`` (the debug checker on) and verify the proof."""
+    return stark.verify(pk.vk, stark.prove(pk, traces, D.PUBLICS), D.PUBLICS)
 
 
 def copy_events(events: M.MemoryEvents) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 
 import numpy as np
@@ -13,8 +14,15 @@ from prover.errors import VerificationError
 from prover.field import P
 from prover.security import INSECURE_FAST_TEST_PARAMS as FAST
 from prover.zkmips import add_sub, lt, mem_instr
+from prover.zkmips import boundary as B
 from prover.zkmips import cpu as C
 from prover.zkmips import machine as MC
+from prover.zkmips import memory as M
+from prover.zkmips import syscall as S
+from prover.zkmips import witness as W
+from prover.zkmips.spec import REGISTER_KEY_BASE
+from vm.layout import NPC as NPC_INDEX
+from vm.layout import PC as PC_INDEX
 from vm.isa import OP
 from tests.prover.zkmips.alua_harness import constraint_of
 from tests.prover.zkmips.cpu_harness import BareRun, ExecutionProver, bare_elf
@@ -142,19 +150,28 @@ def test_jumping_elsewhere_is_rejected(prover):
 
 def test_claiming_another_cycle_count_is_rejected(prover):
     publics = {**prover.honest.publics}
-    publics[C.TABLE_NAME] = [*publics[C.TABLE_NAME][:2], publics[C.TABLE_NAME][2] - 1]
+    publics[C.TABLE_NAME] = [publics[C.TABLE_NAME][C.PUBLICS.index("cycles")] - 1]
     _rejected(prover, prover.honest.traces, r"table cpu: constraint", publics)
 
 
 def test_stopping_before_the_exit_is_rejected(prover):
-    """Dropping the last real row (the exit syscall) leaves a run that never halts."""
-    cpu = prover.honest.traces[C.TABLE_NAME].copy()
-    n = int(cpu[:, 0].sum())
-    cpu[n - 1] = 0
-    cpu[n - 1, 1] = n                                       # keep the clk column counting
-    publics = {**prover.honest.publics}
-    publics[C.TABLE_NAME] = [*publics[C.TABLE_NAME][:2], n - 1]
-    _rejected(prover, {**prover.honest.traces, C.TABLE_NAME: cpu}, r"table cpu: constraint|unbalanced", publics)
+    """Dropping the last real row (the exit syscall) leaves a run that never halts. The
+    witness builder makes every trace of that shorter run consistent (it is a valid
+    segment that does not hold the exit: the Syscall table's ``final`` public is 0); a
+    whole run's claim says ``final`` = 1, and the count of exit rows (0) must end at it."""
+    run = prover.run
+    rows = run.rows[:-1]
+    wit = MC.execution_witness(rows, run.program_rows, run.image, run.io)
+    col = {n: i for i, n in enumerate(C.build_cpu().main_names)}
+    cpu, n = wit.traces[C.TABLE_NAME], rows.shape[0]
+    assert wit.publics[C.TABLE_NAME] == [n] and cpu[n - 1, col["is_last"]] == 1
+    assert (cpu[n - 1, col["end_pc"]], cpu[n - 1, col["end_npc"]]) == \
+        tuple(int(run.rows[-1, W.COL[k]]) for k in ("pc", "next_pc"))           # the dropped exit's state
+    pv = wit.publics[S.SYSCALL_TABLE]
+    final = S.PUBLICS.index("final")
+    assert pv[S.PUBLICS.index("cycles")] == n and pv[final] == 0
+    publics = {**wit.publics, S.SYSCALL_TABLE: [*pv[:final], 1, *pv[final + 1:]]}
+    _rejected(prover, wit.traces, r"table syscall: constraint", publics)
 
 
 CPU = C.build_cpu()
@@ -207,11 +224,38 @@ def test_a_padding_row_accessing_memory_is_rejected(prover):
     _rejected(prover, _forged(prover, [(n, "is_mem", 1)]), constraint_of(CPU, "is_mem"))
 
 
-def test_starting_elsewhere_is_rejected(prover):
-    publics = {**prover.honest.publics}
-    start_pc, start_npc, cycles = publics[C.TABLE_NAME]
-    publics[C.TABLE_NAME] = [start_pc + 4, start_npc + 4, cycles]
-    _rejected(prover, prover.honest.traces, constraint_of(CPU, "pc"), publics)
+@pytest.fixture(scope="module")
+def elsewhere(bare_o2):
+    """The bare run against an image whose PC/NPC cells say the program starts one
+    instruction later (the image, with its entry, is what the image id binds): its own
+    proving key, and the witness of the real run (from the entry) built unchecked."""
+    image = bare_o2.image
+    pc, npc = (int(np.argmax(image.keys == REGISTER_KEY_BASE + r)) for r in (PC_INDEX, NPC_INDEX))
+    values = image.values.copy()
+    values[pc] += 4
+    values[npc] += 4
+    run = copy.copy(bare_o2)
+    run.image = M.MemoryImage(image.keys, values)
+    run.tables = MC.build_tables(run.program_rows, run.image)
+    return ExecutionProver(run, FAST, run.witness(check=False))
+
+
+def test_starting_elsewhere_is_rejected(elsewhere):
+    """The CPU runs from the entry while the image's PC cell says entry + 4. Built as the
+    witness builder does, the Boundary table's read of the PC cell returns the entry but
+    the cell holds entry + 4: its read constraint fails. A Boundary that reads honestly
+    (entry + 4), and whose end write receives what it read, hands the CPU another first
+    pc than its first row's: only the boundary bus is off."""
+    entry = int(elsewhere.run.rows[0, W.COL["pc"]])
+    _rejected(elsewhere, elsewhere.honest.traces, constraint_of(B.build_boundary(), "acc_pc0_prev0"))
+    bnd = elsewhere.honest.traces[B.TABLE_NAME].copy()
+    names = B.build_boundary().main_names
+    for word, end, value in (("pc0", "pc1", entry + 4), ("npc0", "npc1", entry + 8)):
+        for j in range(4):
+            limb = (value >> (8 * j)) & 0xFF
+            for column in (f"{word}_{j}", f"acc_{word}_prev{j}", f"acc_{end}_prev{j}"):
+                bnd[0, names.index(column)] = limb
+    _rejected(elsewhere, {**elsewhere.honest.traces, B.TABLE_NAME: bnd}, r"bus 'boundary' unbalanced")
 
 
 def test_a_load_from_another_word_is_rejected(prover):
@@ -447,9 +491,7 @@ def test_the_second_word_of_a_double_comes_from_the_run_or_the_image(compile_c, 
     """In the bare guest every second word is one an earlier access shows (sdc1 then
     ldc1, FPU registers starting at 0); an ldc1 of initialised data needs the image, and
     says so when it is not given."""
-    from prover.zkmips import memory as M
     from prover.zkmips import program as P
-    from prover.zkmips import witness as W
     import vm
 
     program = vm.load_elf(compile_c(DOUBLE_FROM_DATA, "-O2", ("-nostdlib", "-mno-abicalls", "-fno-pic",

@@ -208,10 +208,20 @@ def test_changed_private_byte(elf):
 
 
 def test_changed_initial_memory(elf):
-    """A cell that starts with another value than the image's."""
+    """A cell that starts with another value than the image's (the global MemoryInit row
+    that receives it from the Image table)."""
+    def alter(wit):
+        init = _column(wit, M.GLOBAL_MEMORY_TABLE, "init0")
+        init[_first(_column(wit, M.GLOBAL_MEMORY_TABLE, "from_image") == 1)] ^= 1
+    _rejected(elf, alter)
+
+
+def test_changed_segment_start(elf):
+    """A cell the segment touches starts there with another value than the global table
+    hands it (the segment's MemoryInit row)."""
     def alter(wit):
         init = _column(wit, M.MEMORY_TABLE, "init0")
-        init[_first(_column(wit, M.MEMORY_TABLE, "from_image") == 1)] ^= 1
+        init[_first(_column(wit, M.MEMORY_TABLE, "is_real") == 1)] ^= 1
     _rejected(elf, alter)
 
 
@@ -239,6 +249,7 @@ def test_exit_bound_to_the_last_cycle(elf):
     prove(elf, PUBLIC, PRIVATE, params=FAST, fault=fault)
     table = next(t for t in verifier_system().tables if t.name == S.SYSCALL_TABLE)
     check_constraints(table, seen["trace"], seen["publics"])
-    later = seen["publics"][:-1] + [seen["publics"][-1] + 1]
+    cycles = S.PUBLICS.index("cycles")
+    later = [*seen["publics"][:cycles], seen["publics"][cycles] + 1, *seen["publics"][cycles + 1:]]
     with pytest.raises(ConstraintError):
         check_constraints(table, seen["trace"], later)

@@ -6,12 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from prover import stark
 from prover.zkmips import lookup
 from prover.zkmips import memory as M
 from tests.prover.zkmips import memory_driver as D
 from tests.prover.zkmips.memory_scenario import (
-    IMAGE, KEY_POOL, REG, copy_events, history_of, rejected, scenario,
+    IMAGE, KEY_POOL, REG, copy_events, history_of, rejected, scenario, verified,
 )
 from vm.layout import NPC, PC
 from vm.memory import Memory
@@ -83,10 +82,12 @@ def test_image_digest_names_the_contents():
 def test_honest_random_history_verifies(small):
     system, pk, events = small
     traces = D.all_traces(system, IMAGE, events)
-    assert traces[M.MEMORY_TABLE][:, M.MEMORY_COLUMNS.index("same_hi")].any()      # both branches
-    assert not traces[M.MEMORY_TABLE][: len(events.cells["key"]) - 1, M.MEMORY_COLUMNS.index("same_hi")].all()
+    for table, columns in ((M.MEMORY_TABLE, M.MEMORY_COLUMNS), (M.GLOBAL_MEMORY_TABLE, M.GLOBAL_MEMORY_COLUMNS)):
+        real = int(traces[table][:, columns.index("is_real")].sum())
+        assert traces[table][:, columns.index("same_hi")].any()                     # both branches
+        assert not traces[table][: real - 1, columns.index("same_hi")].all()
     assert traces[D.ACCESS_TABLE][:, D.COL["acc_gap_hi"]].any()
-    stark.verify(pk.vk, stark.prove(pk, traces))
+    verified(pk, traces)
 
 
 def test_lookup_counter_agrees_on_honest_traces(small):
@@ -94,8 +95,8 @@ def test_lookup_counter_agrees_on_honest_traces(small):
     system, _, events = small
     traces = D.all_traces(system, IMAGE, events)
     counter = lookup.LookupCounter()
-    for table in system.tables[:3]:
-        counter.add_table(table, traces[table.name])
+    for table in system.tables[:4]:
+        counter.add_table(table, traces[table.name], D.PUBLICS.get(table.name, ()))
     assert np.array_equal(lookup.byte_trace(counter), traces[lookup.BYTE_TABLE])
     assert np.array_equal(lookup.range16_trace(counter), traces[lookup.RANGE16_TABLE])
 
@@ -109,14 +110,14 @@ def test_dummy_accesses_cost_nothing(small):
     active = np.ones(acc["key"].size, dtype=bool)
     active[[10, 21, 22]] = False
     traces = D.all_traces(system, IMAGE, events, accesses=D.accesses_trace(acc, active))
-    stark.verify(pk.vk, stark.prove(pk, traces))
+    verified(pk, traces)
 
 
 def test_empty_history_verifies_with_the_image_alone(small):
     system, pk, _ = small
     events = M.access_events([], [], [], [], IMAGE)
     assert events.cells["key"].tolist() == IMAGE.keys.tolist()
-    stark.verify(pk.vk, stark.prove(pk, D.all_traces(system, IMAGE, events)))
+    verified(pk, D.all_traces(system, IMAGE, events))
 
 
 # ----------------------------------------------------------------------------- forged accesses
@@ -172,7 +173,8 @@ def test_a_timestamp_going_backwards_is_rejected(small):
     else:
         row = np.searchsorted(cells["key"], acc["key"][b])
         cells["final"][row], cells["final_ts"][row] = vc, tb
-    traces = D.all_traces(system, IMAGE, events, memory=M.memory_trace(cells), accesses=D.accesses_trace(acc))
+    traces = D.all_traces(system, IMAGE, events, memory=D.segment_memory_trace(cells),
+                          global_memory=D.global_memory_trace(IMAGE, cells), accesses=D.accesses_trace(acc))
     rejected(system, pk, traces, "byte")
 
 

@@ -48,7 +48,7 @@ def test_the_whole_run_verifies(hello):
     _, image, events, system, pk = hello
     acc = events.accesses
     assert (acc["key"] < REGISTER_KEY_BASE).any() and acc["is_write"].any() and (~acc["is_write"]).any()
-    stark.verify(pk.vk, stark.prove(pk, D.all_traces(system, image, events)))
+    stark.verify(pk.vk, stark.prove(pk, D.all_traces(system, image, events), D.PUBLICS), D.PUBLICS)
 
 
 @pytest.mark.slow
@@ -62,4 +62,4 @@ def test_a_forged_load_is_rejected(hello):
     acc["value"][i] = acc["prev_value"][i] = acc["prev_value"][i] ^ 1
     traces = D.all_traces(system, image, events, accesses=D.accesses_trace(acc))
     with pytest.raises(VerificationError):
-        stark.verify(pk.vk, stark.prove(pk, traces, check=False))
+        stark.verify(pk.vk, stark.prove(pk, traces, D.PUBLICS, check=False), D.PUBLICS)

@@ -144,7 +144,7 @@ class Run:
         self.records = log.records
         self.image = S.kernel_image(M.memory_image(self.program), self.program.end)
         self.wit = S.syscall_witness(self.records, PUBLIC, PRIVATE, self.program.end, self.result.journal)
-        self.system = System([M.build_image(self.image), M.build_memory(), D.build_accesses(), cpu_syscalls_table(),
+        self.system = System([*D.memory_tables(self.image), D.build_accesses(), cpu_syscalls_table(),
                               *S.syscall_tables(), lookup.build_byte(), lookup.build_range16()],
                              open_buses={BUS_INPUT, BUS_JOURNAL})
         self.pk = stark.setup(self.system, FAST)
@@ -163,24 +163,30 @@ class Run:
         cpu = np.zeros((M.table_height(len(wit.header)), 2), np.uint32)
         cpu[: len(wit.header), 0] = [r["ts"] for r in wit.header]
         cpu[: len(wit.header), 1] = 1
-        traces = {M.IMAGE_TABLE: M.image_trace(self.image), M.MEMORY_TABLE: M.memory_trace(events.cells),
+        traces = {M.IMAGE_TABLE: M.image_trace(self.image),
+                  M.MEMORY_TABLE: D.segment_memory_trace(events.cells, check=check),
+                  M.GLOBAL_MEMORY_TABLE: D.global_memory_trace(self.image, events.cells, check=check),
                   D.ACCESS_TABLE: D.accesses_trace(drv), "cpu_syscalls": cpu, **S.syscall_traces(wit, mine)}
         return traces
 
-    def full(self, traces):
-        return {**traces, **D.lookup_traces(self.system, traces)}
+    def publics(self, syscall=None):
+        """Every table's public values (the Syscall table's: the run's, or ``syscall``)."""
+        return {**D.PUBLICS, S.SYSCALL_TABLE: self.wit.publics if syscall is None else syscall}
+
+    def full(self, traces, syscall=None):
+        return {**traces, **D.lookup_traces(self.system, traces, self.publics(syscall))}
 
     def prove(self, traces, publics=None, check=True):
-        publics = {S.SYSCALL_TABLE: self.wit.publics if publics is None else publics}
-        return stark.prove(self.pk, self.full(traces), publics, check=check)
+        return stark.prove(self.pk, self.full(traces, publics), self.publics(publics), check=check)
 
     def prove_honestly(self):
         """Every constraint and bus holds on the honest traces; returns the verified
         proof and its statement."""
         traces = self.full(self.traces())
+        publics = self.publics()
         for t in self.system.tables:
-            check_constraints(t, traces[t.name], self.wit.publics if t.name == S.SYSCALL_TABLE else ())
-        check_buses(self.system, traces)
+            check_constraints(t, traces[t.name], publics.get(t.name, ()))
+        check_buses(self.system, traces, publics)
         proof = self.prove(self.traces())
         return proof, stark.verify(self.pk.vk, proof)
 
@@ -204,10 +210,11 @@ def check_claim(run: Run, proof, statement, public_input: bytes, journal: bytes,
     """What the receipt verifier does with the Syscall table's outputs
     (prover.zkmips.claim): the public values, then the open buses against the claim."""
     pv = statement.publics[S.SYSCALL_TABLE]
-    if pv != S.syscall_publics(public_input, journal, exit_code, pv[2], pv[-1]):
+    cycles = pv[S.PUBLICS.index("cycles")]
+    if pv != S.syscall_publics(public_input, journal, exit_code, pv[2], cycles):      # a whole run: final, offset 0
         return False
     try:
-        check_statement(run.system, statement, Claim(b"", public_input, journal, exit_code, pv[-1]), pv[2])
+        check_statement(run.system, statement, Claim(b"", public_input, journal, exit_code, cycles), pv[2])
     except VerificationError:
         return False
     return True

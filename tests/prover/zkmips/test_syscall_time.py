@@ -98,15 +98,28 @@ def _forge_nsec(name, j):
     return forge
 
 
-def _forge_nsec_cycle(wit):
-    """nsec and cyc both one cycle later: ts = 8 cyc fails."""
+def _later_clock(wit, shift_offset: bool):
     i = _kidx(wit, "clock_gettime")
     k = wit.kernel[i]
     cyc = k["cyc_lo"] + 65536 * k["cyc_hi"] + 1
     ns = cyc * CLOCK_NS_PER_CYCLE
     k.update(cyc_lo=cyc & 0xFFFF, cyc_hi=cyc >> 16, ur=cyc % 100, uq_0=(cyc // 100) & 0xFF, uq_1=(cyc // 100) >> 8)
     k.update({f"ns_{l}": (ns >> (8 * l)) & 0xFF for l in range(4)})
+    if shift_offset:
+        k["clk_offset"] += 1
     _set_tw(wit, i, 1, ns)
+
+
+def _forge_nsec_cycle(wit):
+    """nsec and cyc both one cycle later: ts = 8 (cyc - clk_offset) fails."""
+    _later_clock(wit, False)
+
+
+def _forge_nsec_offset(wit):
+    """nsec and cyc one cycle later, and the kernel row's clk_offset one more so that
+    ts = 8 (cyc - clk_offset) holds: the offset is not the header's public (0 for a whole
+    run), which the syskern tuple carries."""
+    _later_clock(wit, True)
 
 
 def _forge_sec(name, j):
@@ -168,6 +181,7 @@ FORGERIES = {
     "clock_gettime: a wrong nsec": _forge_nsec("clock_gettime", 1),
     "clock_gettime64: a wrong nsec": _forge_nsec("clock_gettime64", 2),
     "clock_gettime: a later clock": _forge_nsec_cycle,
+    "clock_gettime: a later clock by another clk_offset": _forge_nsec_offset,
     "clock_gettime: a nonzero sec": _forge_sec("clock_gettime", 0),
     "clock_gettime64: a nonzero sec (high word)": _forge_sec("clock_gettime64", 1),
     "clock_gettime64: a nonzero pad": _forge_sec("clock_gettime64", 3),
