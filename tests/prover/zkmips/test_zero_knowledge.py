@@ -33,6 +33,8 @@ void __start(void) {
   for (;;) ;
 }
 """
+#: Two receipts of several segments: `make test-all`; CI keeps the byte check in test_segments.py.
+pytestmark = pytest.mark.slow
 SECRET_A = bytes(range(64))
 SECRET_B = bytes((7 * i + 200) & 0xFF for i in range(64))
 
