@@ -461,7 +461,7 @@ def test_open_bus_total_in_hiding_mode_includes_a_prover_chosen_constant(monkeyp
     trace = np.zeros((128, 2), dtype=np.uint32)  # sends nothing at all
     chosen = np.array([5, 0, 0, 0], dtype=np.uint32)
 
-    def rho(system, layouts, random):
+    def rho(system, layouts, random, open_totals=None):
         return {"out": chosen[None, :].copy()}
 
     monkeypatch.setattr(logup, "blinding_values", rho)
