@@ -19,7 +19,9 @@ Back-ends in this module:
   one row of opened extension values, the debug checker with a whole trace;
 * :func:`compile_program` + :func:`eval_combined` - a flat register program run by
   one cached numba interpreter over blocks of rows (the prover's hot path: a single
-  compiled kernel serves every AIR, so there is no per-AIR JIT latency);
+  compiled kernel serves every AIR, so there is no per-AIR JIT latency); the same
+  interpreter runs :func:`compile_fractions` programs for :func:`eval_fraction_sums`
+  (the LogUp helper columns);
 * :func:`to_dict` / :func:`from_dict` / :func:`canonical_bytes` - a serialisable DAG,
   hashed into verifying keys and later translated into EVM code.
 
@@ -474,6 +476,7 @@ _OP_ADD_BB, _OP_SUB_BB, _OP_MUL_BB, _OP_NEG_B = 5, 6, 7, 8
 _OP_ADD_EE, _OP_SUB_EE, _OP_MUL_EE, _OP_NEG_E = 9, 10, 11, 12
 _OP_ADD_EB, _OP_SUB_EB, _OP_SUB_BE, _OP_MUL_EB = 13, 14, 15, 16
 _OP_ACC_B, _OP_ACC_E = 17, 18
+_OP_STORE_B, _OP_STORE_E = 19, 20
 _BLOCK_ROWS = 128
 
 
@@ -484,6 +487,10 @@ class Program:
     ``ops`` rows are ``(opcode, dst, a, b, c)``; row-independent subexpressions
     (publics, challenges, their combinations) are hoisted into ``const_base`` /
     ``const_ext`` and evaluated once per proof by :meth:`bind_constants`.
+
+    A :func:`compile_fractions` program has ``num_fractions`` > 0: its roots are
+    stored (STORE ops) as the denominators and numerators of fractions instead of
+    being combined.
     """
 
     ops: np.ndarray
@@ -493,6 +500,7 @@ class Program:
     const_ext: tuple[Expr, ...]
     num_constraints: int
     uses_selectors: tuple[bool, bool, bool]
+    num_fractions: int = 0
 
     def bind_constants(self, env: Env) -> tuple[np.ndarray, np.ndarray]:
         """Values of the hoisted constants: ``uint64[max(nb, 1)]`` and ``uint64[max(ne, 1), 4]``
@@ -515,7 +523,26 @@ def _row_dependent(order: list[Expr]) -> dict[tuple, bool]:
 
 def compile_program(constraints: Sequence[Expr]) -> Program:
     """Compile constraints into a :class:`Program` (CSE by structure, constant hoisting,
-    linear-scan register reuse).  The program computes ``sum_i alpha^i * C_i``."""
+    linear-scan register reuse).  The program computes ``sum_i alpha^i * C_i``
+    (run by :func:`eval_combined`)."""
+    return _compile(constraints, 0)
+
+
+def compile_fractions(denominators: Sequence[Expr], numerators: Sequence[Expr]) -> Program:
+    """Compile the fractions ``numerators[i] / denominators[i]`` (extension denominators,
+    base numerators) for :func:`eval_fraction_sums`: the LogUp helper columns, with one
+    shared evaluation of every common subexpression of the tuples and multiplicities."""
+    if len(denominators) != len(numerators) or not denominators:
+        raise ValueError("need as many numerators as denominators, at least one")
+    if not all(d.is_ext for d in denominators) or any(m.is_ext for m in numerators):
+        raise ValueError("fractions need extension denominators and base numerators")
+    return _compile(list(denominators) + list(numerators), len(denominators))
+
+
+def _compile(constraints: Sequence[Expr], num_fractions: int) -> Program:
+    """Roots are combined by ACC ops, or with ``num_fractions`` > 0 stored: root i <
+    num_fractions into the extension buffer i (a denominator), the others into base
+    buffer i - num_fractions (a numerator)."""
     order, roots = topo_order(constraints)
     dep = _row_dependent(order)
     pos = {n.key: i for i, n in enumerate(order)}
@@ -586,7 +613,10 @@ def compile_program(constraints: Sequence[Expr]) -> Program:
                     materialise(ai)
         materialise(i)
         for ci in root_alphas.get(i, ()):
-            ops.append((_OP_ACC_E if n.is_ext else _OP_ACC_B, 0, slot[i], ci, 0))
+            if num_fractions:
+                ops.append((_OP_STORE_E if n.is_ext else _OP_STORE_B, 0, slot[i], ci % num_fractions, 0))
+            else:
+                ops.append((_OP_ACC_E if n.is_ext else _OP_ACC_B, 0, slot[i], ci, 0))
         # Free operands whose last use is this node, and the node itself if unused later.
         for j in {pos[a.key] for a in n.args} | {i}:
             if j in slot and last_use[j] <= i:
@@ -594,23 +624,47 @@ def compile_program(constraints: Sequence[Expr]) -> Program:
     uses = tuple(any(n.op == s for n in order) for s in SELECTORS)
     arr = np.array(ops, dtype=np.int64).reshape(-1, 5)
     return Program(arr, max(count[False], 1), max(count[True], 1), tuple(const_base), tuple(const_ext),
-                   len(constraints), uses)
+                   len(constraints), uses, num_fractions)
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
 def _run_program(ops, nb, ne, main, main_idx, pre, pre_idx, perm, perm_idx, sel,
-                 cb, ce, alpha, inv_zh, n_rows, out):
+                 cb, ce, alpha, inv_zh, groups, n_rows, out):
+    """The interpreter, over blocks of _BLOCK_ROWS points in parallel.
+
+    Registers hold Montgomery forms (v * 2^32 mod P), so that every product is a
+    32x32-bit multiplication plus a Montgomery reduction, which LLVM vectorises across
+    the block's rows (a 64-bit ``%`` does not vectorise): loads convert (one montmul by
+    R^2) and ``cb``/``ce`` come converted.
+
+    Without ``groups`` (empty) the ACC ops sum ``alpha^i * C_i`` and each point's sum
+    times ``inv_zh`` (Montgomery form) goes to ``out`` (uint32[n_rows, 4]); alpha is
+    canonical, so alpha^i * (v R) summed and reduced once is already canonical.
+
+    With ``groups`` (one group per fraction) the STORE ops keep each fraction's
+    denominator and numerator, and ``out[:, 4g:4g+4]`` gets the sum of the group-g
+    fractions; returns False if a denominator was zero."""
     p = np.uint64(P)
-    w = np.uint64(field.W)
+    r2 = np.uint64(field.MONT_R2_MOD_P)
+    w_mont = np.uint64(field.W * field.MONT_R_MOD_P % P)
+    nf = groups.shape[0]
+    ng = 0
+    for i in range(nf):
+        ng = max(ng, groups[i] + 1)
     nblocks = (n_rows + _BLOCK_ROWS - 1) // _BLOCK_ROWS
     zh_block = max(n_rows // inv_zh.shape[0], 1)
+    ok = np.ones(nblocks, dtype=np.bool_)
     for blk in prange(nblocks):
         r0 = blk * _BLOCK_ROWS
         ln = min(_BLOCK_ROWS, n_rows - r0)
         sb = np.empty((nb, _BLOCK_ROWS), np.uint64)
         se = np.empty((ne, 4, _BLOCK_ROWS), np.uint64)
-        acc = np.zeros((4, _BLOCK_ROWS), np.uint64)
+        # Unreduced sums of products (< P^2 each): after fold64 there is room for four
+        # more, so ``pending`` counts the products added since the last fold.
+        acc = np.zeros((4, _BLOCK_ROWS if nf == 0 else 0), np.uint64)
         pending = 0
+        den = np.empty((nf, 4, _BLOCK_ROWS), np.uint64)
+        num = np.empty((nf, _BLOCK_ROWS), np.uint64)
         # Current-row main values of the whole block, transposed once: the matrix rows
         # are read sequentially and every LOAD below becomes a contiguous copy.
         wm = main.shape[1]
@@ -628,21 +682,21 @@ def _run_program(ops, nb, ne, main, main_idx, pre, pre_idx, perm, perm_idx, sel,
             if opc == 0:
                 if a == 0 and c == 0:
                     for j in range(ln):
-                        sb[d, j] = mt[b, j]
+                        sb[d, j] = field.montmul(np.uint64(mt[b, j]), r2)
                 elif a == 0:
                     for j in range(ln):
-                        sb[d, j] = main[main_idx[c, r0 + j], b]
+                        sb[d, j] = field.montmul(np.uint64(main[main_idx[c, r0 + j], b]), r2)
                 else:
                     for j in range(ln):
-                        sb[d, j] = pre[pre_idx[c, r0 + j], b]
+                        sb[d, j] = field.montmul(np.uint64(pre[pre_idx[c, r0 + j], b]), r2)
             elif opc == 1:
                 for j in range(ln):
                     row = perm_idx[c, r0 + j]
                     for t in range(4):
-                        se[d, t, j] = perm[row, 4 * b + t]
+                        se[d, t, j] = field.montmul(np.uint64(perm[row, 4 * b + t]), r2)
             elif opc == 2:
                 for j in range(ln):
-                    sb[d, j] = sel[b, r0 + j]
+                    sb[d, j] = field.montmul(np.uint64(sel[b, r0 + j]), r2)
             elif opc == 3:
                 v = cb[a]
                 for j in range(ln):
@@ -654,115 +708,189 @@ def _run_program(ops, nb, ne, main, main_idx, pre, pre_idx, perm, perm_idx, sel,
                         se[d, t, j] = v
             elif opc == 5:
                 for j in range(ln):
-                    s = sb[a, j] + sb[b, j]
-                    sb[d, j] = s - p if s >= p else s
+                    sb[d, j] = field.addmod(sb[a, j], sb[b, j])
             elif opc == 6:
                 for j in range(ln):
-                    x = sb[a, j]
-                    y = sb[b, j]
-                    sb[d, j] = x - y if x >= y else x + p - y
+                    sb[d, j] = field.submod(sb[a, j], sb[b, j])
             elif opc == 7:
                 for j in range(ln):
-                    sb[d, j] = sb[a, j] * sb[b, j] % p
+                    sb[d, j] = field.montmul(sb[a, j], sb[b, j])
             elif opc == 8:
                 for j in range(ln):
-                    x = sb[a, j]
-                    sb[d, j] = p - x if x != 0 else x
+                    sb[d, j] = field.submod(np.uint64(0), sb[a, j])
             elif opc == 9:
                 for t in range(4):
                     for j in range(ln):
-                        s = se[a, t, j] + se[b, t, j]
-                        se[d, t, j] = s - p if s >= p else s
+                        se[d, t, j] = field.addmod(se[a, t, j], se[b, t, j])
             elif opc == 10:
                 for t in range(4):
                     for j in range(ln):
-                        x = se[a, t, j]
-                        y = se[b, t, j]
-                        se[d, t, j] = x - y if x >= y else x + p - y
+                        se[d, t, j] = field.submod(se[a, t, j], se[b, t, j])
             elif opc == 11:
                 for j in range(ln):
-                    a0 = se[a, 0, j]
-                    a1 = se[a, 1, j]
-                    a2 = se[a, 2, j]
-                    a3 = se[a, 3, j]
-                    b0 = se[b, 0, j]
-                    b1 = se[b, 1, j]
-                    b2 = se[b, 2, j]
-                    b3 = se[b, 3, j]
-                    se[d, 0, j] = (a0 * b0 % p + w * ((a1 * b3 % p + a2 * b2 % p + a3 * b1 % p) % p)) % p
-                    se[d, 1, j] = (a0 * b1 % p + a1 * b0 % p + w * ((a2 * b3 % p + a3 * b2 % p) % p)) % p
-                    se[d, 2, j] = (a0 * b2 % p + a1 * b1 % p + a2 * b0 % p + w * (a3 * b3 % p)) % p
-                    se[d, 3, j] = (a0 * b3 % p + a1 * b2 % p + a2 * b1 % p + a3 * b0 % p) % p
+                    c0, c1, c2, c3 = field.ext_mul4_mont(se[a, 0, j], se[a, 1, j], se[a, 2, j], se[a, 3, j],
+                                                         se[b, 0, j], se[b, 1, j], se[b, 2, j], se[b, 3, j], w_mont)
+                    se[d, 0, j] = c0
+                    se[d, 1, j] = c1
+                    se[d, 2, j] = c2
+                    se[d, 3, j] = c3
             elif opc == 12:
                 for t in range(4):
                     for j in range(ln):
-                        x = se[a, t, j]
-                        se[d, t, j] = p - x if x != 0 else x
+                        se[d, t, j] = field.submod(np.uint64(0), se[a, t, j])
             elif opc == 13:
-                for t in range(4):
+                for t in range(1, 4):
                     for j in range(ln):
                         se[d, t, j] = se[a, t, j]
                 for j in range(ln):
-                    s = se[d, 0, j] + sb[b, j]
-                    se[d, 0, j] = s - p if s >= p else s
+                    se[d, 0, j] = field.addmod(se[a, 0, j], sb[b, j])
             elif opc == 14:
-                for t in range(4):
+                for t in range(1, 4):
                     for j in range(ln):
                         se[d, t, j] = se[a, t, j]
                 for j in range(ln):
-                    x = se[d, 0, j]
-                    y = sb[b, j]
-                    se[d, 0, j] = x - y if x >= y else x + p - y
+                    se[d, 0, j] = field.submod(se[a, 0, j], sb[b, j])
             elif opc == 15:
-                for t in range(4):
+                for t in range(1, 4):
                     for j in range(ln):
-                        x = se[b, t, j]
-                        se[d, t, j] = p - x if x != 0 else x
+                        se[d, t, j] = field.submod(np.uint64(0), se[b, t, j])
                 for j in range(ln):
-                    s = se[d, 0, j] + sb[a, j]
-                    se[d, 0, j] = s - p if s >= p else s
+                    se[d, 0, j] = field.submod(sb[a, j], se[b, 0, j])
             elif opc == 16:
                 for t in range(4):
                     for j in range(ln):
-                        se[d, t, j] = se[a, t, j] * sb[b, j] % p
+                        se[d, t, j] = field.montmul(se[a, t, j], sb[b, j])
             elif opc == 17:
-                # Unreduced products (< p^2 < 2^62): acc stays below 2^64 for three of
-                # them after a reduction, so reduce every third accumulation.
+                if pending == 4:
+                    for t in range(4):
+                        for j in range(ln):
+                            acc[t, j] = field.fold64(acc[t, j])
+                    pending = 0
+                pending += 1
                 for t in range(4):
                     al = alpha[b, t]
-                    if al != 0:
-                        for j in range(ln):
-                            acc[t, j] += al * sb[a, j]
-                pending += 1
-                if pending == 3:
+                    for j in range(ln):
+                        acc[t, j] += al * sb[a, j]
+            elif opc == 18:
+                if pending > 0:
                     for t in range(4):
                         for j in range(ln):
-                            acc[t, j] %= p
-                    pending = 0
-            else:
-                pending += 1
-                if pending == 3:
-                    for t in range(4):
-                        for j in range(ln):
-                            acc[t, j] %= p
-                    pending = 0
+                            acc[t, j] = field.fold64(acc[t, j])
+                pending = 4
                 al0 = alpha[b, 0]
                 al1 = alpha[b, 1]
                 al2 = alpha[b, 2]
                 al3 = alpha[b, 3]
+                # W * alpha coefficients: the X^4 = W wrap-around folded into the constant
+                aw1 = al1 * np.uint64(field.W) % p
+                aw2 = al2 * np.uint64(field.W) % p
+                aw3 = al3 * np.uint64(field.W) % p
                 for j in range(ln):
                     x0 = se[a, 0, j]
                     x1 = se[a, 1, j]
                     x2 = se[a, 2, j]
                     x3 = se[a, 3, j]
-                    acc[0, j] += (al0 * x0 % p + w * ((al1 * x3 % p + al2 * x2 % p + al3 * x1 % p) % p)) % p
-                    acc[1, j] += (al0 * x1 % p + al1 * x0 % p + w * ((al2 * x3 % p + al3 * x2 % p) % p)) % p
-                    acc[2, j] += (al0 * x2 % p + al1 * x1 % p + al2 * x0 % p + w * (al3 * x3 % p)) % p
-                    acc[3, j] += (al0 * x3 % p + al1 * x2 % p + al2 * x1 % p + al3 * x0 % p) % p
+                    acc[0, j] += al0 * x0 + aw1 * x3 + aw2 * x2 + aw3 * x1
+                    acc[1, j] += al0 * x1 + al1 * x0 + aw2 * x3 + aw3 * x2
+                    acc[2, j] += al0 * x2 + al1 * x1 + al2 * x0 + aw3 * x3
+                    acc[3, j] += al0 * x3 + al1 * x2 + al2 * x1 + al3 * x0
+            elif opc == 19:
+                for j in range(ln):
+                    num[b, j] = sb[a, j]
+            else:
+                for t in range(4):
+                    for j in range(ln):
+                        den[b, t, j] = se[a, t, j]
+        if nf == 0:
+            for j in range(ln):
+                z = inv_zh[(r0 + j) // zh_block]
+                for t in range(4):
+                    out[r0 + j, t] = np.uint32(field.montmul(field.montred_wide(acc[t, j]), z))
+        else:
+            ok[blk] = _fraction_sums(den, num, groups, ng, w_mont, ln, out, r0)
+    return ok.all()
+
+
+@njit(inline="always", cache=True)
+def _fraction_sums(den, num, groups, ng, w_mont, ln, out, r0):
+    """out[r0 + j, 4g:4g+4] = sum over fractions i of group g of num[i, j] / den[i, j]
+    (Montgomery forms in, canonical out) for j < ln; False if a denominator is zero.
+
+    Each denominator a is inverted by its norm: with a' = a(-X), a a' = c0 + c2 X^2
+    and N = c0^2 - W c2^2 lies in the base field, so 1/a = a' (c0 - c2 X^2) / N.  The
+    norms of the block are inverted by Montgomery's trick with one chain per fraction,
+    advanced in lockstep over the rows (independent multiplications instead of one
+    long dependent chain), and one exponentiation per fraction."""
+    nf = den.shape[0]
+    w = np.uint64(field.W)
+    c0s = np.empty((nf, ln), np.uint64)
+    c2s = np.empty((nf, ln), np.uint64)
+    norms = np.empty((ln, nf), np.uint64)
+    prefix = np.empty((ln, nf), np.uint64)
+    nonzero = True
+    for i in range(nf):
         for j in range(ln):
-            z = inv_zh[(r0 + j) // zh_block]
+            x0 = den[i, 0, j]
+            x1 = den[i, 1, j]
+            x2 = den[i, 2, j]
+            x3 = den[i, 3, j]
+            # c0 = x0^2 + W x2^2 - 2 W x1 x3,  c2 = 2 x0 x2 - x1^2 - W x3^2
+            wx3 = field.montmul(x3, w_mont)
+            c0 = field.submod(field.montred_wide(x0 * x0 + field.montmul(x2, w_mont) * x2),
+                              field.addmod(field.montmul(x1, wx3), field.montmul(x1, wx3)))
+            x02 = field.montmul(x0, x2)
+            c2 = field.submod(field.addmod(x02, x02), field.montred_wide(x1 * x1 + wx3 * x3))
+            c0s[i, j] = c0
+            c2s[i, j] = c2
+            norms[j, i] = field.submod(field.montmul(c0, c0), field.montmul(field.montmul(c2, c2), w_mont))
+    one = np.uint64(field.MONT_R_MOD_P)
+    run = np.empty(nf, np.uint64)
+    run[:] = one
+    for j in range(ln):
+        for i in range(nf):
+            prefix[j, i] = run[i]
+            run[i] = field.montmul(run[i], norms[j, i])
+    for i in range(nf):
+        nonzero &= run[i] != 0
+        run[i] = _mont_inverse(run[i])
+    hsum = np.zeros((ng, 4, ln), np.uint64)
+    for j in range(ln - 1, -1, -1):
+        for i in range(nf):
+            ninv = field.montmul(run[i], prefix[j, i])
+            run[i] = field.montmul(run[i], norms[j, i])
+            # fold the numerator into (c0 - c2 X^2) / N, then multiply by a' = a(-X)
+            s = field.montmul(ninv, num[i, j])
+            d0 = field.montmul(c0s[i, j], s)
+            d2 = field.submod(np.uint64(0), field.montmul(c2s[i, j], s))
+            wd2 = field.montmul(d2, w_mont)
+            y0 = den[i, 0, j]
+            y1 = field.submod(np.uint64(0), den[i, 1, j])
+            y2 = den[i, 2, j]
+            y3 = field.submod(np.uint64(0), den[i, 3, j])
+            g = groups[i]
+            hsum[g, 0, j] = field.addmod(hsum[g, 0, j], field.montred_wide(y0 * d0 + y2 * wd2))
+            hsum[g, 1, j] = field.addmod(hsum[g, 1, j], field.montred_wide(y1 * d0 + y3 * wd2))
+            hsum[g, 2, j] = field.addmod(hsum[g, 2, j], field.montred_wide(y2 * d0 + y0 * d2))
+            hsum[g, 3, j] = field.addmod(hsum[g, 3, j], field.montred_wide(y3 * d0 + y1 * d2))
+    for g in range(ng):
+        for j in range(ln):
             for t in range(4):
-                out[r0 + j, t] = np.uint32(acc[t, j] % p * z % p)
+                out[r0 + j, 4 * g + t] = np.uint32(field.montmul(hsum[g, t, j], np.uint64(1)))
+    return nonzero
+
+
+@njit(inline="always", cache=True)
+def _mont_inverse(x):
+    """The inverse of x in Montgomery form (x^(P-2) by Montgomery multiplications, which
+    keep the form); 0 for 0."""
+    r = np.uint64(field.MONT_R_MOD_P)
+    e = P - 2
+    while e > 0:
+        if e & 1:
+            r = field.montmul(r, x)
+        x = field.montmul(x, x)
+        e >>= 1
+    return r
 
 
 def alpha_powers(alpha: np.ndarray, count: int) -> np.ndarray:
@@ -789,6 +917,26 @@ class Source:
 _EMPTY_SOURCE = Source(np.zeros((1, 1), np.uint32), np.zeros((2, 1), np.int32))
 
 
+def _launch(program: Program, env: Env, alphas: np.ndarray, n_rows: int, sources: Sequence[Source | None],
+            selectors: np.ndarray | None, inv_zh: np.ndarray | None, groups: np.ndarray, out: np.ndarray) -> bool:
+    """Check the inputs and run :func:`_run_program` into ``out``."""
+    cb, ce = (field.to_mont(c).astype(np.uint64) for c in program.bind_constants(env))
+    sel = np.ascontiguousarray(selectors, dtype=np.uint32) if selectors is not None else np.zeros((3, 1), np.uint32)
+    if any(program.uses_selectors) and sel.shape != (3, n_rows):
+        raise ValueError("the program reads selectors: pass uint32[3, n_rows]")
+    srcs = []
+    for s in sources:
+        s = s or _EMPTY_SOURCE
+        if s is not _EMPTY_SOURCE and s.rows.shape != (2, n_rows):
+            raise ValueError(f"row maps must have shape (2, {n_rows})")
+        srcs += [np.ascontiguousarray(s.matrix, dtype=np.uint32), np.ascontiguousarray(s.rows, dtype=np.int32)]
+    zh = field.to_mont(np.ones(1, np.uint32) if inv_zh is None else inv_zh).astype(np.uint64)
+    if not len(program.ops):
+        return True
+    return bool(_run_program(program.ops, program.num_base_slots, program.num_ext_slots, *srcs,
+                             sel, cb, ce, alphas, zh, groups, n_rows, out))
+
+
 def eval_combined(program: Program, env: Env, alpha: np.ndarray, *, n_rows: int,
                   main: Source | None = None, pre: Source | None = None, perm: Source | None = None,
                   selectors: np.ndarray | None = None, inv_zh: np.ndarray | None = None) -> np.ndarray:
@@ -801,20 +949,28 @@ def eval_combined(program: Program, env: Env, alpha: np.ndarray, *, n_rows: int,
     ``selectors`` is ``uint32[3, n_rows]`` (first, last, transition) when the program uses
     any; ``inv_zh`` defaults to ones (then the result is the numerator only).
     """
-    cb, ce = program.bind_constants(env)
+    if program.num_fractions:
+        raise ValueError("eval_combined runs a compile_program program")
     alphas = alpha_powers(np.asarray(alpha, dtype=np.uint32), program.num_constraints).astype(np.uint64)
-    sel = np.ascontiguousarray(selectors, dtype=np.uint32) if selectors is not None else np.zeros((3, 1), np.uint32)
-    if any(program.uses_selectors) and sel.shape != (3, n_rows):
-        raise ValueError("the program reads selectors: pass uint32[3, n_rows]")
-    srcs = []
-    for s in (main, pre, perm):
-        s = s or _EMPTY_SOURCE
-        if s is not _EMPTY_SOURCE and s.rows.shape != (2, n_rows):
-            raise ValueError(f"row maps must have shape (2, {n_rows})")
-        srcs += [np.ascontiguousarray(s.matrix, dtype=np.uint32), np.ascontiguousarray(s.rows, dtype=np.int32)]
-    zh = np.ones(1, np.uint64) if inv_zh is None else np.asarray(inv_zh, dtype=np.uint64)
     out = np.zeros((n_rows, 4), dtype=np.uint32)
-    if len(program.ops):
-        _run_program(program.ops, program.num_base_slots, program.num_ext_slots, *srcs,
-                     sel, cb, ce, alphas, zh, n_rows, out)
+    _launch(program, env, alphas, n_rows, (main, pre, perm), selectors, inv_zh, _NO_GROUPS, out)
     return out
+
+
+_NO_GROUPS = np.zeros(0, dtype=np.int64)
+
+
+def eval_fraction_sums(program: Program, env: Env, groups: Sequence[int], out: np.ndarray, *, n_rows: int,
+                       main: Source | None = None, pre: Source | None = None,
+                       selectors: np.ndarray | None = None) -> bool:
+    """For a :func:`compile_fractions` program, ``out[j, 4g:4g+4] = sum_{i: groups[i] = g}
+    numerator_i(x_j) / denominator_i(x_j)`` at every point j < ``n_rows`` (sources and
+    selectors as for :func:`eval_combined`); ``out`` is uint32[n_rows, >= 4 * groups]
+    (other columns are left alone).  Returns False if some denominator vanished (then
+    ``out`` is garbage)."""
+    groups = np.asarray(groups, dtype=np.int64)
+    if not program.num_fractions or groups.shape != (program.num_fractions,) or groups.min() < 0:
+        raise ValueError("eval_fraction_sums needs a compile_fractions program and a group per fraction")
+    if out.dtype != np.uint32 or out.ndim != 2 or out.shape[0] != n_rows or out.shape[1] < 4 * (int(groups.max()) + 1):
+        raise ValueError("out must be uint32[n_rows, >= 4 * number of groups]")
+    return _launch(program, env, np.zeros((1, 4), np.uint64), n_rows, (main, pre, None), selectors, None, groups, out)

@@ -48,13 +48,40 @@ def _u64(a) -> np.ndarray:
 
 
 def canonical(a) -> np.ndarray:
-    """Check that every value is in [0, P) and return it as uint32; rejects untrusted junk early."""
+    """Check that every value is in [0, P) and return it as uint32 (a new array); rejects
+    untrusted junk early.  A large contiguous matrix (a trace built as int64) is checked
+    and converted in one parallel pass instead of numpy's three (min, max, astype)."""
     arr = np.asarray(a)
     if arr.dtype.kind not in "ui":
         raise ValueError(f"field elements must be integers, got dtype {arr.dtype}")
+    if arr.size >= _CANONICAL_PARALLEL and arr.flags.c_contiguous and arr.dtype.itemsize in (4, 8):
+        out = np.empty(arr.shape, dtype=np.uint32)
+        if not _canonical_parallel(arr.reshape(-1), out.reshape(-1)):
+            raise ValueError("field element out of range [0, P)")
+        return out
     if arr.size and (arr.min() < 0 or arr.max() >= P):
         raise ValueError("field element out of range [0, P)")
     return arr.astype(np.uint32)
+
+
+_CANONICAL_PARALLEL = 1 << 20
+
+
+@njit(parallel=True, cache=True)
+def _canonical_parallel(a, out):
+    """out = a as uint32 if every value is in [0, P) (else returns False)."""
+    n = a.shape[0]
+    chunk = 1 << 16
+    nchunks = (n + chunk - 1) // chunk
+    ok = np.ones(nchunks, dtype=np.bool_)
+    for c in prange(nchunks):
+        bad = False
+        for i in range(c * chunk, min(n, (c + 1) * chunk)):
+            v = a[i]
+            bad |= (v < 0) | (v >= P)
+            out[i] = v & 0xFFFFFFFF
+        ok[c] = not bad
+    return ok.all()
 
 
 # ----------------------------------------------------------------------------- base field
@@ -270,6 +297,54 @@ def montmul(a, b_mont):
     return t - np.uint64(P) if t >= np.uint64(P) else t
 
 
+#: R^2 mod P: ``montmul(a, MONT_R2_MOD_P)`` puts a canonical ``a`` into Montgomery form.
+MONT_R2_MOD_P: int = (1 << 64) % P
+#: 2^32 mod P, the weight of a uint64's high word (see :func:`fold64`).
+_TWO32_MOD_P = np.uint64((1 << 32) % P)
+
+
+@njit(inline="always", cache=True)
+def montred_wide(x):
+    """x * 2^-32 mod P, canonical, for any uint64 x: a sum of up to four products of
+    canonical values (montmul's REDC would overflow on more than two).
+
+    REDC adds q*P (q < 2^32) to make the low word zero; instead of that possibly
+    overflowing sum, add the high words and the carry, which is 1 exactly when x's low
+    word is non-zero (the two low words then sum to 2^32).  The result is below
+    2^32 + P < 4P; two conditional subtractions make it canonical (all of it
+    vectorises: 32x32-bit products, shifts and selects)."""
+    lo = x & np.uint64(0xFFFFFFFF)
+    q = (lo * _MONT_NEG_PINV) & np.uint64(0xFFFFFFFF)
+    t = (x >> np.uint64(32)) + ((q * np.uint64(P)) >> np.uint64(32)) + np.uint64(lo != np.uint64(0))
+    t = t - np.uint64(2 * P) if t >= np.uint64(2 * P) else t
+    return t - np.uint64(P) if t >= np.uint64(P) else t
+
+
+@njit(inline="always", cache=True)
+def fold64(x):
+    """A value congruent to x mod P and below 2^60 + 2^32 (high word times 2^32 mod P,
+    plus the low word): room for four more products of canonical values before a
+    uint64 accumulator could overflow."""
+    return (x >> np.uint64(32)) * _TWO32_MOD_P + (x & np.uint64(0xFFFFFFFF))
+
+
+@njit(inline="always", cache=True)
+def ext_mul4_mont(a0, a1, a2, a3, b0, b1, b2, b3, w_mont):
+    """Extension product of two elements in Montgomery form (canonical uint64
+    coefficients), in Montgomery form; ``w_mont`` = W * 2^32 mod P.
+
+    The X^4 = W wrap-around terms are reduced first and multiplied by W in Montgomery
+    form, so every sum handed to ``montred_wide`` holds at most four products."""
+    u0 = montred_wide(a1 * b3 + a2 * b2 + a3 * b1)
+    u1 = montred_wide(a2 * b3 + a3 * b2)
+    u2 = montred_wide(a3 * b3)
+    c0 = montred_wide(a0 * b0 + w_mont * u0)
+    c1 = montred_wide(a0 * b1 + a1 * b0 + w_mont * u1)
+    c2 = montred_wide(a0 * b2 + a1 * b1 + a2 * b0 + w_mont * u2)
+    c3 = montred_wide(a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0)
+    return c0, c1, c2, c3
+
+
 @njit(cache=True)
 def powmod(a, e):
     """a^e for uint64 a (canonical) and a non-negative integer e."""
@@ -396,7 +471,7 @@ def _ext_mul_base_parallel(a, b, out):
 
 
 @njit(inline="always", cache=True)
-def _ext_inv_range(a, out, lo, hi):
+def ext_inv_range(a, out, lo, hi):
     """Norm method on [lo, hi): with b = a(-X), a*b = c0 + c2*X^2 and the norms
     c0^2 - 11*c2^2 are inverted together by Montgomery's trick.  Returns False on a zero."""
     p = np.uint64(P)
@@ -432,7 +507,7 @@ def _ext_inv_range(a, out, lo, hi):
 def _ext_inv_serial(a, out):
     ok = True
     for c in range(_chunks(a.shape[0])):
-        ok &= _ext_inv_range(a, out, c * _CHUNK, min(a.shape[0], (c + 1) * _CHUNK))
+        ok &= ext_inv_range(a, out, c * _CHUNK, min(a.shape[0], (c + 1) * _CHUNK))
     return ok
 
 
@@ -441,7 +516,7 @@ def _ext_inv_parallel(a, out):
     n_chunks = _chunks(a.shape[0])
     ok = np.ones(n_chunks, dtype=np.bool_)
     for c in prange(n_chunks):
-        ok[c] = _ext_inv_range(a, out, c * _CHUNK, min(a.shape[0], (c + 1) * _CHUNK))
+        ok[c] = ext_inv_range(a, out, c * _CHUNK, min(a.shape[0], (c + 1) * _CHUNK))
     return ok.all()
 
 

@@ -12,9 +12,12 @@ aarch64).
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 from Crypto.Hash import keccak as _keccak
 from numba import njit, prange
+from numba.typed import List
 
 DIGEST_BYTES = 32
 RATE_BYTES = 136  # 1600 - 2*256 bits of capacity
@@ -45,17 +48,33 @@ def _bytes2d(a, what: str) -> np.ndarray:
 
 def hash_rows(matrix_bytes: np.ndarray, suffix: np.ndarray | None = None) -> np.ndarray:
     """keccak-256 of every row of a uint8[n, L] array (followed by row i of ``suffix``, if
-    given, e.g. a salt), as uint8[n, 32]; numba, all cores, no copy of the input."""
+    given, e.g. a salt), as uint8[n, 32]; numba, all cores.  (A general helper off the hot
+    path: it joins head and suffix into one matrix; Merkle leaves use
+    :func:`hash_matrix_rows`, which reads its matrices in place.)"""
     head = _bytes2d(matrix_bytes, "hash_rows")
-    tail = np.zeros((head.shape[0], 0), np.uint8) if suffix is None else _bytes2d(suffix, "hash_rows suffix")
-    if tail.shape[0] != head.shape[0]:
-        raise ValueError(f"hash_rows: {head.shape[0]} rows but {tail.shape[0]} suffix rows")
-    out = np.empty((head.shape[0], 4), dtype=np.uint64)
-    # a parallel launch costs more than hashing a few hundred rows (and much more on a busy
-    # machine, where it waits for every thread to be scheduled)
-    kernel = _hash_rows_parallel if head.shape[0] > 4 * _ROWS_PER_TASK else _hash_rows_serial
-    kernel(head, tail, out)
-    return out.view(np.uint8)
+    if suffix is not None:
+        tail = _bytes2d(suffix, "hash_rows suffix")
+        if tail.shape[0] != head.shape[0]:
+            raise ValueError(f"hash_rows: {head.shape[0]} rows but {tail.shape[0]} suffix rows")
+        head = np.hstack([head, tail])
+    return _hash_rows_of([np.zeros((head.shape[0], 0), np.uint32)], head)
+
+
+def hash_matrix_rows(matrices: Sequence[np.ndarray], suffix: np.ndarray | None = None) -> np.ndarray:
+    """keccak-256 of every row of several uint32 matrices of the same height, side by side
+    (their rows concatenated as little-endian uint32 bytes, in the given order), each
+    followed by row i of ``suffix`` if given; uint8[n, 32].
+
+    The same digests as :func:`hash_rows` of the concatenated bytes, without building that
+    concatenation: a Merkle tree's leaf matrices (hundreds of MB) are read in place."""
+    mats = [np.ascontiguousarray(m, dtype=np.uint32) for m in matrices]
+    if not mats or any(m.ndim != 2 or m.shape[0] != mats[0].shape[0] for m in mats):
+        raise ValueError("hash_matrix_rows expects uint32[n, w_i] matrices of one height n")
+    n = mats[0].shape[0]
+    tail = np.zeros((n, 0), np.uint8) if suffix is None else _bytes2d(suffix, "hash_matrix_rows suffix")
+    if tail.shape[0] != n:
+        raise ValueError(f"hash_matrix_rows: {n} rows but {tail.shape[0]} suffix rows")
+    return _hash_rows_of(mats, tail)
 
 
 def hash_pairs(left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -63,7 +82,31 @@ def hash_pairs(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     left, right = np.asarray(left), np.asarray(right)
     if left.shape != right.shape or left.ndim != 2 or left.shape[1] != DIGEST_BYTES:
         raise ValueError(f"hash_pairs expects two uint8[n, 32] arrays, got {left.shape} and {right.shape}")
-    return hash_rows(left, right)
+    if left.dtype != np.uint8 or right.dtype != np.uint8:
+        raise ValueError(f"hash_pairs expects uint8 digests, got {left.dtype} and {right.dtype}")
+    # Digests as eight little-endian words each, absorbed a word at a time.
+    words = [np.ascontiguousarray(x).view("<u4") for x in (left, right)]
+    return _hash_rows_of(words, np.zeros((left.shape[0], 0), np.uint8))
+
+
+def _hash_rows_of(mats: Sequence[np.ndarray], tail: np.ndarray) -> np.ndarray:
+    """The one driver of the row-hashing kernel: row i of every uint32 matrix (C order), then
+    row i of the uint8 ``tail``; uint8[n, 32]."""
+    if any(m.dtype.byteorder == ">" for m in mats):  # pragma: no cover - big-endian hosts are unsupported
+        raise ValueError("keccak row hashing needs native little-endian matrices")
+    # One typed list of read-only views: one compiled specialisation for any number of matrices.
+    views = List()
+    for m in mats:
+        v = m.view()
+        v.flags.writeable = False
+        views.append(v)
+    n = tail.shape[0]
+    out = np.empty((n, 4), dtype=np.uint64)
+    # a parallel launch costs more than hashing a few hundred rows (and much more on a busy
+    # machine, where it waits for every thread to be scheduled)
+    kernel = _hash_matrix_rows_parallel if n > 4 * _ROWS_PER_TASK else _hash_matrix_rows_serial
+    kernel(views, tail, out)
+    return out.view(np.uint8)
 
 
 # ----------------------------------------------------------------------------- numba kernels
@@ -205,35 +248,58 @@ def _absorb_x8(s, src, row0, count, pos):
     return pos
 
 
+@njit(inline="always", cache=True)
+def _store_digests_x8(s, out, row0, count):
+    """Copy the digests of instances 0..count-1 (their first four lanes) to out[row0 + k]."""
+    for k in range(count):
+        for j in range(4):
+            out[row0 + k, j] = s[j * LANES + k]
+
+
 _ROWS_PER_TASK = 256  # rows per parallel task; fewer rows than this run serially
 
 
 @njit(inline="always", cache=True)
-def _hash_rows_range(head, tail, out, lo, hi, s):
-    """out[i] = keccak256(head[i] || tail[i]) for i in [lo, hi), 8 rows per permutation, as
-    four little-endian uint64 lanes; s is a scratch state (uint64[200])."""
+def _absorb_words_x8(s, src, row0, count, pos):
+    """Like :func:`_absorb_x8` for a uint32 matrix at a byte offset that is a multiple of 4
+    (the rate, 136 bytes, is one too, so a word never straddles two blocks)."""
+    for c in range(src.shape[1]):
+        if pos == RATE_BYTES:
+            keccak_f1600_x8(s)
+            pos = 0
+        lane = (pos >> 3) * LANES
+        shift = np.uint64(8 * (pos & 7))
+        for k in range(count):
+            s[lane + k] ^= np.uint64(src[row0 + k, c]) << shift
+        pos += 4
+    return pos
+
+
+@njit(inline="always", cache=True)
+def _hash_matrix_rows_range(mats, tail, out, lo, hi, s):
+    """out[i] = keccak256(mats[0][i] || mats[1][i] || ... || tail[i]) for i in [lo, hi)."""
     for row0 in range(lo, hi, LANES):
         count = min(LANES, hi - row0)
         s[:] = 0
-        pos = _absorb_x8(s, head, row0, count, 0)
+        pos = 0
+        for m in range(len(mats)):
+            pos = _absorb_words_x8(s, mats[m], row0, count, pos)
         pos = _absorb_x8(s, tail, row0, count, pos)
         _finish_x8(s, pos)
-        for k in range(count):
-            for j in range(4):
-                out[row0 + k, j] = s[j * LANES + k]
+        _store_digests_x8(s, out, row0, count)
 
 
 @njit(cache=True)
-def _hash_rows_serial(head, tail, out):
-    _hash_rows_range(head, tail, out, 0, head.shape[0], np.empty(25 * LANES, dtype=np.uint64))
+def _hash_matrix_rows_serial(mats, tail, out):
+    _hash_matrix_rows_range(mats, tail, out, 0, out.shape[0], np.empty(25 * LANES, dtype=np.uint64))
 
 
 @njit(parallel=True, cache=True)
-def _hash_rows_parallel(head, tail, out):
-    n = head.shape[0]
+def _hash_matrix_rows_parallel(mats, tail, out):
+    n = out.shape[0]
     for task in prange((n + _ROWS_PER_TASK - 1) // _ROWS_PER_TASK):
         lo = task * _ROWS_PER_TASK
-        _hash_rows_range(head, tail, out, lo, min(n, lo + _ROWS_PER_TASK), np.empty(25 * LANES, dtype=np.uint64))
+        _hash_matrix_rows_range(mats, tail, out, lo, min(n, lo + _ROWS_PER_TASK), np.empty(25 * LANES, dtype=np.uint64))
 
 
 @njit(inline="always", cache=True)

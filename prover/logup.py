@@ -33,15 +33,18 @@ unbalanced bus makes the total a non-constant rational function of ``z``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from numba import njit, prange
 
 from prover import expr as E
 from prover import field
 from prover.air import Interaction, System, Table, trace_env
 from prover.errors import VerificationError
+from prover.field import addmod
 from prover.expr import Expr
 
 #: Challenge indices (in the order the transcript samples them).
@@ -170,11 +173,6 @@ def layout(system: System, table: Table, hiding: bool = False) -> LogupLayout:
     return LogupLayout(tuple(batches), buses, tuple(cons), table.width, hiding)
 
 
-def _ext_cumsum(x: np.ndarray) -> np.ndarray:
-    """Prefix sums of extension elements ``[n, 4]`` (exact in uint64 for n < 2^33)."""
-    return (np.cumsum(x.astype(np.uint64), axis=0) % np.uint64(field.P)).astype(np.uint32)
-
-
 def blinding_values(system: System, layouts: dict[str, LogupLayout],
                     random: Callable[[tuple[int, ...]], np.ndarray],
                     open_totals: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
@@ -218,37 +216,96 @@ def permutation_trace(system: System, table: Table, lay: LogupLayout, main: np.n
 
     Raises ValueError if a denominator vanishes (a tuple's fingerprint equals ``z``:
     probability about ``n / |F^4|``; the caller may retry with a fresh transcript).
-    """
+
+    Two numba passes: the constraint interpreter evaluates every fingerprint and
+    multiplicity and sums each batch's fractions into its helper column
+    (:func:`prover.expr.eval_fraction_sums`, batched inversions per block of rows), then
+    a parallel scan adds the helpers of each bus into its running-sum column."""
     n = main.shape[0]
-    env = trace_env(main, table.preprocessed, publics)
-    env.challenges = challenges
     out = np.zeros((n, lay.width), dtype=np.uint32)
-    for k, batch in enumerate(lay.batches):
-        exprs = [fingerprint(i.values, system.bus_id(batch.bus)) for i in batch.interactions]
-        mults = [_signed(i) for i in batch.interactions]
-        evaluated = E.evaluate(exprs + mults, env)
-        dens = [np.broadcast_to(v, (n, 4)) for v, _ in evaluated[: len(exprs)]]
-        h = np.zeros((n, 4), dtype=np.uint32)
-        for d, (m, _) in zip(dens, evaluated[len(exprs):]):
-            try:
-                inv = field.ext_batch_inv(d)
-            except ValueError:
-                raise ValueError(f"table {table.name}: LogUp denominator vanished; resample challenges") from None
-            h = field.ext_add(h, field.ext_mul_base(inv, np.broadcast_to(m, (n,))))
-        out[:, 4 * k: 4 * k + 4] = h
-    finals: list[np.ndarray] = []
-    for j, bus in enumerate(lay.buses):
-        col = len(lay.batches) + j
-        total = np.zeros((n, 4), dtype=np.uint64)
-        for k, b in enumerate(lay.batches):
-            if b.bus == bus:
-                total += out[:, 4 * k: 4 * k + 4]
-        if blinds is not None:
-            total[0] += np.asarray(blinds[j], dtype=np.uint64)
-        running = _ext_cumsum(total)
-        out[:, 4 * col: 4 * col + 4] = running
-        finals.append(running[-1].copy())
-    return out, finals
+    first = len(lay.batches)
+    start = np.zeros((len(lay.buses), 4), dtype=np.uint32) if blinds is None else \
+        np.asarray(blinds, dtype=np.uint32).reshape(len(lay.buses), 4)
+    if lay.batches:
+        program = _fractions_program(lay, tuple(system.bus_id(b.bus) for b in lay.batches))
+        env = trace_env(main, table.preprocessed, publics)
+        env.challenges = challenges
+        sel = np.stack([env.selector(s) for s in E.SELECTORS]) if any(program.uses_selectors) else None
+        rows = np.zeros((2, n), dtype=np.int32)
+        rows[0] = np.arange(n, dtype=np.int32)  # interactions read the current row only
+        groups = [k for k, b in enumerate(lay.batches) for _ in b.interactions]
+        if not E.eval_fraction_sums(program, env, groups, out, n_rows=n, main=E.Source(main, rows),
+                                    pre=E.Source(table.preprocessed, rows) if table.pre_width else None,
+                                    selectors=sel):
+            raise ValueError(f"table {table.name}: LogUp denominator vanished; resample challenges")
+    bus_of = np.array([lay.buses.index(b.bus) for b in lay.batches], dtype=np.int64)
+    _running_sums(out, bus_of, start)
+    return out, [out[-1, 4 * (first + j): 4 * (first + j) + 4].copy() for j in range(len(lay.buses))]
+
+
+@functools.lru_cache(maxsize=64)
+def _fractions_program(lay: LogupLayout, bus_ids: tuple[int, ...]) -> E.Program:
+    """The compiled fractions ``signed multiplicity / fingerprint`` of every interaction,
+    in batch order (``bus_ids[k]``: batch k's bus id); compiled once per layout."""
+    inters = [(i, bus_id) for b, bus_id in zip(lay.batches, bus_ids) for i in b.interactions]
+    return E.compile_fractions([fingerprint(i.values, bus_id) for i, bus_id in inters],
+                               [_signed(i) for i, _ in inters])
+
+
+_SCAN_ROWS = 1 << 14  # rows per parallel task of the running-sum scan
+
+
+def _running_sums(out: np.ndarray, bus_of: np.ndarray, start: np.ndarray) -> None:
+    """Fill the running-sum columns (those after the helpers, one extension column per
+    bus) of the permutation trace ``out`` in place: bus b's column on row r is
+    ``start[b]`` plus every helper of bus b (``bus_of[k]`` = b) on rows 0..r.
+
+    A parallel scan: block totals, a serial pass over them, then each block from its
+    offset; a short trace is one block, scanned serially (a parallel launch costs more)."""
+    acc = np.asarray(start, dtype=np.uint64).reshape(-1)
+    if out.shape[0] <= _SCAN_ROWS:
+        _scan_serial(out, bus_of, acc)
+    else:
+        _scan_parallel(out, bus_of, acc)
+
+
+@njit(inline="always", cache=True)
+def _add_row_sums(out, r, bus_of, acc):
+    """acc[4b + t] += coefficient t of every helper of bus b on row r (mod P)."""
+    for k in range(bus_of.shape[0]):
+        for t in range(4):
+            acc[4 * bus_of[k] + t] = addmod(acc[4 * bus_of[k] + t], np.uint64(out[r, 4 * k + t]))
+
+
+@njit(inline="always", cache=True)
+def _scan_rows(out, bus_of, lo, hi, acc):
+    """Rows lo..hi-1 of the running-sum columns, continuing from the sums ``acc``."""
+    col0 = 4 * bus_of.shape[0]
+    for r in range(lo, hi):
+        _add_row_sums(out, r, bus_of, acc)
+        for t in range(acc.shape[0]):
+            out[r, col0 + t] = acc[t]
+
+
+@njit(cache=True)
+def _scan_serial(out, bus_of, start):
+    _scan_rows(out, bus_of, 0, out.shape[0], start.copy())
+
+
+@njit(parallel=True, cache=True)
+def _scan_parallel(out, bus_of, start):
+    n = out.shape[0]
+    nblocks = (n + _SCAN_ROWS - 1) // _SCAN_ROWS
+    offsets = np.zeros((nblocks + 1, start.shape[0]), dtype=np.uint64)
+    offsets[0] = start
+    for blk in prange(nblocks):
+        for r in range(blk * _SCAN_ROWS, min(n, (blk + 1) * _SCAN_ROWS)):
+            _add_row_sums(out, r, bus_of, offsets[blk + 1])
+    for blk in range(nblocks):
+        for t in range(start.shape[0]):
+            offsets[blk + 1, t] = addmod(offsets[blk + 1, t], offsets[blk, t])
+    for blk in prange(nblocks):
+        _scan_rows(out, bus_of, blk * _SCAN_ROWS, min(n, (blk + 1) * _SCAN_ROWS), offsets[blk].copy())
 
 
 def check_bus_sums(system: System, sums: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

@@ -26,7 +26,7 @@ from numba import njit
 
 from prover.errors import VerificationError
 from prover.field import P
-from prover.keccak import DIGEST_BYTES, LANES, hash_pair_into, hash_pairs, hash_rows, keccak256
+from prover.keccak import DIGEST_BYTES, LANES, hash_matrix_rows, hash_pair_into, hash_pairs, keccak256
 
 SALT_BYTES = 16  # 128 bits of randomness per leaf hash in hiding mode
 
@@ -48,14 +48,6 @@ def _check_height(h: int) -> int:
 
 def _distinct_heights(heights: Sequence[int]) -> list[int]:
     return sorted(set(heights), reverse=True)
-
-
-def _leaf_bytes(rows: Sequence[np.ndarray]) -> np.ndarray:
-    """uint8[n, L]: the little-endian bytes of the given row blocks side by side (no copy for
-    a single contiguous uint32 matrix, the common case)."""
-    blocks = [np.ascontiguousarray(r, dtype="<u4") for r in rows]
-    joined = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=1)
-    return joined.view(np.uint8).reshape(joined.shape[0], -1)
 
 
 def make_salts(heights: Sequence[int], rng: np.random.Generator | None = None,
@@ -104,7 +96,7 @@ class MerkleTree:
         return None if self.salts is None else self.salts[self.heights.index(h)]
 
     def _hash_height(self, h: int) -> np.ndarray:
-        return hash_rows(_leaf_bytes(self._group(h)), self._salt(h))
+        return hash_matrix_rows(self._group(h), self._salt(h))
 
     def _build(self) -> list[np.ndarray]:
         layer = self._hash_height(self.heights[0])

@@ -15,7 +15,8 @@ How it is fast (numba, all cores):
     measured slower: power-of-two strides alias in the cache);
   * a coset LDE never transforms the zero padding: after the inverse transform each
     coefficient row is copied 2^log_blowup times, which is what the first log_blowup forward
-    stages would compute from the padded input;
+    stages would compute from the padded input (in bit-reversed output order, each block of
+    n rows is instead one coset transform of the scaled coefficients);
   * narrow matrices (rows under a cache line, e.g. one column) go through the four-step
     decomposition instead, which turns one narrow transform into two passes of wide ones
     (measured 85 -> 760 M butterflies/s per core for one column of 2^20).
@@ -376,20 +377,34 @@ def _forward_natural(a: np.ndarray, pre: np.ndarray | None) -> np.ndarray:
     return out
 
 
-def _inverse_natural(a: np.ndarray, post: np.ndarray | None) -> np.ndarray:
+def _inverse_natural(a: np.ndarray, post: np.ndarray | None, out: np.ndarray | None = None) -> np.ndarray:
     """The transform with root omega_n^-1 (n times the coefficients), natural order, each
-    output row then multiplied by post[i] (Montgomery form) when given."""
+    output row then multiplied by post[i] (Montgomery form) when given; into ``out`` if
+    given (uint32[n, w], C-contiguous, not overlapping ``a``).
+
+    Wide matrices: a bit-reversed copy of the rows, a DIT with the inverse root and the
+    scaling in place: the output is the only buffer (an in-place bit-reversal, random row
+    swaps, measured 2.5x slower than this copy)."""
     n, w = a.shape
     if _is_narrow(n, w):
-        out = _four_step(a, inverse=True)
-        return out if post is None else _scale_rows(out, post)
+        res = _four_step(a, inverse=True)
+        res = res if post is None else _scale_rows(res, post)
+        if out is None:
+            return res
+        np.copyto(out, res)
+        return out
     log_n = n.bit_length() - 1
-    bitrev = a.copy()
-    _dif(bitrev, _twiddles(log_n, True), _log_block(w, log_n))
-    # out of place: an in-place bit-reversal (random row swaps) measured 2.5x slower
-    out = np.empty_like(bitrev)
-    _gather(bitrev, _bit_reverse(log_n), _NO_FACTORS if post is None else post, post is not None, 1, out)
+    out = np.empty((n, w), dtype=np.uint32) if out is None else out
+    _gather(a, _bit_reverse(log_n), _NO_FACTORS, False, 1, out)
+    _dit(out, _twiddles(log_n, True), 1, _log_block(w, log_n))
+    if post is not None:
+        _gather(out, _identity_rows(n), post, True, 1, out)
     return out
+
+
+@lru_cache(maxsize=8)
+def _identity_rows(n: int) -> np.ndarray:
+    return _frozen(np.arange(n))
 
 
 def dft(coeffs) -> np.ndarray:
@@ -406,28 +421,32 @@ def coset_dft(coeffs, shift: int) -> np.ndarray:
     return _finish(_forward_natural(a, pre), flat)
 
 
-def coset_idft(evals, shift: int) -> np.ndarray:
-    """Coefficients of the polynomials whose values on shift*H are the given columns."""
+def coset_idft(evals, shift: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Coefficients of the polynomials whose values on shift*H are the given columns
+    (written into ``out``, a C-contiguous uint32 matrix of the same shape, if given)."""
     if shift % P == 0:
         raise ValueError("a coset shift must be nonzero")
     a, flat = _as_matrix(evals)
     n = a.shape[0]
     post = _row_factors(pow(n, P - 2, P), pow(shift, P - 2, P), n)
-    return _finish(_inverse_natural(a, post), flat)
+    if out is not None:
+        if out.shape != np.shape(evals) or out.dtype != np.uint32 or not out.flags.c_contiguous \
+                or np.may_share_memory(out, a):
+            raise ValueError("out must be a separate C-contiguous uint32 array of the input's shape")
+        out = out.reshape(a.shape)
+    return _finish(_inverse_natural(a, post, out), flat)
 
 
-def idft(evals) -> np.ndarray:
-    """Coefficients of the polynomials of degree < n whose values on H are the columns of ``evals``."""
-    return coset_idft(evals, 1)
+def idft(evals, out: np.ndarray | None = None) -> np.ndarray:
+    """Coefficients of the polynomials of degree < n whose values on H are the columns of
+    ``evals`` (written into ``out`` if given, see :func:`coset_idft`)."""
+    return coset_idft(evals, 1, out)
 
 
 def coset_lde(evals, log_blowup: int, shift: int) -> np.ndarray:
     """Low-degree extension: interpolate each column of ``evals`` (values on H, |H| = n) and
-    evaluate the interpolant on shift*H' with |H'| = n << log_blowup (natural order).
-
-    (A bit-reversed variant computing one size-n coset transform per block by DIF was tried:
-    about 0.3 s less arithmetic at 2^20 x 64 -> 2^21, but slower end to end than this plus an
-    in-place row permutation, because its extra n-row buffer costs fresh pages.)"""
+    evaluate the interpolant on shift*H' with |H'| = n << log_blowup (natural order);
+    :func:`coset_lde_bit_reversed` gives the bit-reversed order directly."""
     if shift % P == 0:
         raise ValueError("a coset shift must be nonzero")
     if not 0 <= log_blowup <= field.TWO_ADICITY:
@@ -454,3 +473,93 @@ def coset_lde(evals, log_blowup: int, shift: int) -> np.ndarray:
     _dit(out, _twiddles(log_big, False), log_blowup + 1, _log_block(w, log_big))
     return _finish(out, flat)
 
+
+
+def coset_lde_bit_reversed(evals, log_blowup: int, shift: int) -> np.ndarray:
+    """:func:`coset_lde` with the rows in bit-reversed order (row p holds the value at
+    shift * omega^rev(p)): how the PCS stores extensions, with no permutation pass.
+
+    Wide matrices: n times the coefficients, in natural order, in the output's first n
+    rows (the input gathered in bit-reversed order, then a DIT with the inverse root),
+    then :func:`_extend_in_blocks`: the same arithmetic as the natural-order extension and
+    no buffer besides the output."""
+    a, flat, log_big = _lde_args(evals, log_blowup, shift)
+    n, w = a.shape
+    log_n = n.bit_length() - 1
+    if _is_narrow(n << log_blowup, w):
+        return _finish(_bit_reversed_copy(coset_lde(a, log_blowup, shift)), flat)
+    out = np.empty((n << log_blowup, w), dtype=np.uint32)
+    head = out[:n]
+    _gather(a, _bit_reverse(log_n), _NO_FACTORS, False, 1, head)
+    _dit(head, _twiddles(log_n, True), 1, _log_block(w, log_n))
+    _extend_in_blocks(out, n, pow(n, P - 2, P), shift, log_blowup)
+    return _finish(out, flat)
+
+
+def coset_dft_bit_reversed(coeffs, log_blowup: int, shift: int) -> np.ndarray:
+    """Values on shift*H' (|H'| = m << log_blowup), rows in bit-reversed order, of the
+    polynomials whose coefficients are the columns of ``coeffs`` (uint32[m, w], degree <
+    m): an extension from coefficient form, without the interpolation."""
+    a, flat, _ = _lde_args(coeffs, log_blowup, shift)
+    m, w = a.shape
+    out = np.empty((m << log_blowup, w), dtype=np.uint32)
+    np.copyto(out[:m], a)
+    extend_in_place(out, m, shift)
+    return _finish(out, flat)
+
+
+def extend_in_place(buf: np.ndarray, rows: int, shift: int) -> None:
+    """``buf`` (uint32[rows << k, w], C-contiguous) holds coefficient rows in its first
+    ``rows`` rows (degree < rows); fill all of it with the polynomials' values on
+    shift*H_{len(buf)} in bit-reversed order (:func:`coset_dft_bit_reversed` in place: a
+    caller that writes the coefficients straight into the extension's buffer needs no
+    other buffer)."""
+    n_big, w = buf.shape
+    if rows <= 0 or n_big % rows or (n_big // rows) & (n_big // rows - 1) or not buf.flags.c_contiguous:
+        raise ValueError("the buffer must be a C-contiguous power-of-two multiple of the coefficient rows")
+    log_blowup = (n_big // rows).bit_length() - 1
+    _lde_args(buf[:rows], log_blowup, shift)
+    if _is_narrow(n_big, w):
+        padded = np.zeros_like(buf)
+        padded[:rows] = buf[:rows]
+        _gather(coset_dft(padded, shift), _bit_reverse(n_big.bit_length() - 1), _NO_FACTORS, False, 1, buf)
+    else:
+        _extend_in_blocks(buf, rows, 1, shift, log_blowup)
+
+
+def _lde_args(evals, log_blowup: int, shift: int) -> tuple[np.ndarray, bool, int]:
+    if shift % P == 0:
+        raise ValueError("a coset shift must be nonzero")
+    if not 0 <= log_blowup <= field.TWO_ADICITY:
+        raise ValueError(f"log_blowup must be in 0..{field.TWO_ADICITY}, got {log_blowup}")
+    a, flat = _as_matrix(evals)
+    log_big = a.shape[0].bit_length() - 1 + log_blowup
+    if log_big > field.TWO_ADICITY:
+        raise ValueError(f"LDE size 2^{log_big} exceeds BabyBear's two-adicity")
+    return a, flat, log_big
+
+
+def _bit_reversed_copy(a: np.ndarray) -> np.ndarray:
+    out = np.empty_like(a)
+    _gather(a, _bit_reverse(a.shape[0].bit_length() - 1), _NO_FACTORS, False, 1, out)
+    return out
+
+
+def _extend_in_blocks(out: np.ndarray, m: int, const: int, shift: int, log_blowup: int) -> None:
+    """``out[:m]`` holds coefficient rows in natural order (times 1/const); fill all of
+    ``out`` with the polynomials' values on shift*H_{m 2^log_blowup} in bit-reversed order.
+
+    In that order block k of m rows holds the coset shift * omega^rev(k) * H_m (in
+    bit-reversed order), i.e. one DIF (natural in, bit-reversed out) of the coefficients
+    scaled by const * (shift * omega^rev(k))^i.  Blocks run from the last to the first,
+    which scales the coefficient rows in place."""
+    w = out.shape[1]
+    log_m = m.bit_length() - 1
+    omega = field.two_adic_generator(log_m + log_blowup)
+    rev_k = _bit_reverse(log_blowup)
+    rows = _frozen(np.arange(m))
+    for k in range((1 << log_blowup) - 1, -1, -1):
+        block = out[k * m:(k + 1) * m]
+        g = shift * pow(omega, int(rev_k[k]), P) % P
+        _gather(out[:m], rows, _row_factors(const, g, m), True, 1, block)
+        _dif(block, _twiddles(log_m, False), _log_block(w, log_m))

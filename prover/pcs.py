@@ -41,7 +41,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from numba import njit, prange
@@ -50,7 +50,7 @@ from prover import field, fri
 from prover.errors import VerificationError
 from prover.field import GENERATOR, P, ext_mul4, powmod
 from prover.merkle import SALT_BYTES, MerkleProof, MerkleTree, commit_matrices, make_salts, verify_opening
-from prover.ntt import coset_dft, coset_lde
+from prover.ntt import coset_dft, coset_lde, coset_lde_bit_reversed, extend_in_place
 from prover.security import FriParams
 from prover.transcript import Transcript
 
@@ -64,10 +64,14 @@ _P64 = np.uint64(P)
 @dataclass(frozen=True)
 class Domain:
     """The coset ``shift * H`` with ``|H| = 2^log_n`` on which a matrix's rows
-    are given, in natural order (row ``i`` at ``shift * omega^i``)."""
+    are given, in natural order (row ``i`` at ``shift * omega^i``), or with
+    ``bit_reversed`` in bit-reversed order (row ``i`` at ``shift *
+    omega^rev(i)``: how extensions are stored; :func:`evaluate_at` reads a
+    stored extension's head in place through such a domain)."""
 
     log_n: int
     shift: int = 1
+    bit_reversed: bool = False
 
     def __post_init__(self) -> None:
         if not 0 <= self.log_n <= field.TWO_ADICITY:
@@ -80,7 +84,9 @@ class Domain:
         return 1 << self.log_n
 
     def points(self) -> np.ndarray:
-        """The domain's points in natural order, uint32[n]."""
+        """The domain's points in its row order, uint32[n]."""
+        if self.bit_reversed:
+            return _bitrev_coset_points(self.log_n, self.shift)
         return _coset_points(self.log_n, self.shift)
 
 
@@ -97,6 +103,30 @@ def _bitrev_coset_points(log_n: int, shift: int) -> np.ndarray:
     points = _coset_points(log_n, shift)[fri.bit_reverse_indices(log_n)]
     points.flags.writeable = False
     return points
+
+
+@dataclass(frozen=True)
+class Coefficients:
+    """Polynomials in coefficient form, produced on demand: ``write(out)`` fills every
+    row of ``out`` (uint32[rows, width]) with the coefficients of X^0..X^(rows-1), one
+    polynomial per column (degree < rows).
+
+    :meth:`FriPcs.commit` takes one in place of a matrix of evaluations on a domain of
+    ``rows`` points.  It writes the coefficients straight into the first rows of the
+    extension's buffer and extends them there: no interpolation (a caller that builds
+    polynomials from coefficients, like a zero-knowledge mask, saves two transforms),
+    and neither evaluations nor a coefficient matrix is held besides the extension
+    while many matrices wait for one commitment (fresh memory is slow to touch)."""
+
+    rows: int
+    width: int
+    write: Callable[[np.ndarray], None]
+
+    @classmethod
+    def of(cls, coeffs: np.ndarray) -> "Coefficients":
+        """An existing coefficient matrix (copied when committed)."""
+        coeffs = np.asarray(coeffs, dtype=np.uint32)
+        return cls(coeffs.shape[0], coeffs.shape[1], lambda out: np.copyto(out, coeffs))
 
 
 @dataclass
@@ -387,6 +417,10 @@ class _InverseCache:
 
     def get(self, domain: Domain, z: np.ndarray) -> np.ndarray:
         key = (domain, z.tobytes())
+        if key not in self._cache and domain.bit_reversed:
+            # the natural order's array (rotation trick included), permuted: n x 4 values
+            natural = self.get(Domain(domain.log_n, domain.shift), z)
+            self._cache[key] = natural[fri.bit_reverse_indices(domain.log_n)]
         if key not in self._cache:
             omega = field.two_adic_generator(domain.log_n)
             prev = field.ext_mul_base(z, pow(omega, P - 2, P)).tobytes()  # z / omega
@@ -415,8 +449,14 @@ def evaluate_at(evals: np.ndarray, domain: Domain, z: np.ndarray,
 
 def _evaluate_matrix(data: CommittedData, i: int, points: Sequence[np.ndarray],
                      inverses: _InverseCache) -> list[np.ndarray]:
-    values, domain = data.interpolation_rows(i)
-    return [evaluate_at(values, domain, z, inverses) for z in points]
+    """Matrix ``i``'s values at ``points``, from its stored extension's first n rows
+    read in place: they are ``GENERATOR * H_n`` in bit-reversed order, and the
+    barycentric sum does not depend on the order of the points (no reordered copy
+    of the matrix)."""
+    log_n = data.domains[i].log_n
+    head = data.tree.matrices[i][:1 << log_n]
+    domain = Domain(log_n, GENERATOR, bit_reversed=True)
+    return [evaluate_at(head, domain, z, inverses) for z in points]
 
 
 def _absorb_round(transcript: Transcript, root: bytes, values: Sequence[Sequence[np.ndarray]]) -> None:
@@ -474,22 +514,31 @@ class FriPcs:
     def _salts(self, heights: Sequence[int]) -> list[np.ndarray] | None:
         return make_salts(heights, self.rng) if self.hiding else None
 
-    def commit(self, items: Sequence[tuple[Domain, np.ndarray]]) -> tuple[bytes, CommittedData]:
-        """Commit to matrices of evaluations, each on its domain (natural order)."""
+    def commit(self, items: Sequence[tuple[Domain, np.ndarray | Coefficients]]) -> tuple[bytes, CommittedData]:
+        """Commit to matrices of evaluations, each on its domain (natural order), or to
+        :class:`Coefficients` of as many rows as their domain has points."""
         if not items:
             raise ValueError("commit needs at least one matrix")
         domains, ldes = [], []
         lb = self.params.log_blowup
         for domain, matrix in items:
+            if isinstance(matrix, Coefficients):
+                if matrix.rows != domain.size:
+                    raise ValueError(f"{matrix.rows} coefficients do not match a domain of size {domain.size}")
+                lde = np.empty((domain.size << lb, matrix.width), dtype=np.uint32)
+                matrix.write(lde[:domain.size])
+                extend_in_place(lde, domain.size, GENERATOR)
+                ldes.append(lde)
+                domains.append(domain)
+                continue
             matrix = np.asarray(matrix)
             if matrix.ndim != 2 or matrix.shape[0] != domain.size:
                 raise ValueError(f"matrix of shape {matrix.shape} does not match a domain of size {domain.size}")
             if matrix.dtype != np.uint32:
                 raise ValueError(f"matrices hold canonical uint32 field elements, got {matrix.dtype}")
-            shift = GENERATOR * pow(domain.shift, P - 2, P) % P
-            lde = _owned(coset_lde(matrix, lb, shift), matrix)
-            _bit_reverse_rows_inplace(lde, fri.bit_reverse_indices(domain.log_n + lb))
-            ldes.append(lde)
+            if domain.bit_reversed:
+                raise ValueError("commit takes evaluations in natural order")
+            ldes.append(coset_lde_bit_reversed(matrix, lb, GENERATOR * pow(domain.shift, P - 2, P) % P))
             domains.append(domain)
         root, tree = commit_matrices(ldes, self._salts([m.shape[0] for m in ldes]))
         return root, CommittedData(root, tree, domains, lb)

@@ -42,8 +42,8 @@ from prover.errors import VerificationError
 from prover.field import GENERATOR, P, powmod
 from prover.fri import bit_reverse_indices
 from prover.keccak import keccak256
-from prover.ntt import coset_dft, coset_lde, idft
-from prover.pcs import CommittedData, Domain, FriPcs, OpenedValues, OpeningProof
+from prover.ntt import coset_idft, idft
+from prover.pcs import Coefficients, CommittedData, Domain, FriPcs, OpenedValues, OpeningProof
 from prover.security import DEFAULT, DEFAULT_SHAPE, FriParams
 from prover.transcript import Transcript
 
@@ -272,21 +272,28 @@ def random_field(rng: np.random.Generator | None, shape: tuple[int, ...]) -> np.
     return (raw % np.uint64(P)).astype(np.uint32).reshape(shape)
 
 
-def _randomise(trace: np.ndarray, mask: int, rng: np.random.Generator | None) -> np.ndarray:
-    """Evaluations on H_{2n} of ``f' = f + Z_H r`` for every column ``f`` of ``trace``,
-    with ``r`` uniformly random of degree < ``mask``.  Even rows are the trace (``Z_H`` = 0
-    on H); at the odd points ``Z_H = -2``, so they hold ``(f - 2r)(y)``: uniform rows when
-    ``mask = n`` (no transform needed), else one inverse and one coset transform."""
+def _randomise(trace: np.ndarray, mask: int, rng: np.random.Generator | None) -> np.ndarray | Coefficients:
+    """``f' = f + Z_H r`` for every column ``f`` of ``trace``, with ``r`` uniformly random of
+    degree < ``mask``, to commit on H_{2n}.  In coefficient form, ``f' = f - r + X^n r``,
+    written by the PCS straight into the extension's buffer (one inverse transform, no
+    other buffer; ``r`` is drawn then, in commit order).  When ``mask = n``, as
+    evaluations on H_{2n} with no transform at all: even rows are the trace (``Z_H`` = 0
+    on H) and odd rows ``(f - 2r)(y)`` (``Z_H = -2`` there), uniform values."""
     n, w = trace.shape
-    out = np.empty((2 * n, w), dtype=np.uint32)
-    out[0::2] = trace
     if mask >= n:
+        out = np.empty((2 * n, w), dtype=np.uint32)
+        out[0::2] = trace
         out[1::2] = random_field(rng, (n, w))
         return out
-    coeffs = idft(trace)
-    coeffs[:mask] = field.sub(coeffs[:mask], field.mul(random_field(rng, (mask, w)), 2))
-    out[1::2] = coset_dft(coeffs, field.two_adic_generator(_log2(n) + 1))
-    return out
+
+    def write(coeffs: np.ndarray) -> None:
+        idft(trace, out=coeffs[:n])
+        coeffs[n:] = 0
+        r = random_field(rng, (mask, w))
+        coeffs[:mask] = field.sub(coeffs[:mask], r)
+        coeffs[n:n + mask] = r
+
+    return Coefficients(2 * n, w, write)
 
 
 @njit(parallel=True, cache=True)
@@ -625,10 +632,11 @@ def _quotient_values(info: TableInfo, log_n: int, k: int, publics: list[int], ch
 
 
 def _chunks(q: np.ndarray, log_n: int, k: int, mask: int, rng: np.random.Generator | None
-            ) -> list[tuple[Domain, np.ndarray]]:
+            ) -> list[tuple[Domain, np.ndarray | Coefficients]]:
     """Split the (bit-reversed) quotient into k chunks on the cosets D_i, as 4 base
     columns each in natural order; in hiding mode (``mask`` > 0) add Z_{D_i} r_i with
-    deg r_i < mask and sum_i r_i / c_i = 0, committed on s_i H_{2n}."""
+    deg r_i < mask and sum_i r_i / c_i = 0, committed on s_i H_{2n} (in coefficient
+    form: one inverse transform of the chunk, and the PCS extends it directly)."""
     shifts = _chunk_shifts(log_n, k)
     n = 1 << log_n
     rev_k = bit_reverse_indices(_log2(k))
@@ -647,15 +655,16 @@ def _chunks(q: np.ndarray, log_n: int, k: int, mask: int, rng: np.random.Generat
     for c_i, r in zip(cs[:-1], coeffs):
         last = field.add(last, field.mul(r, pow(c_i, P - 2, P)))
     coeffs.append(field.mul(field.neg(last), cs[-1]))
-    w2n = field.two_adic_generator(log_n + 1)
-    out = []
-    for s, c, r in zip(shifts, chunks, coeffs):
-        ext = coset_lde(c, 1, 1)  # q_i on s H_{2n} (values given on s H_n)
-        r_odd = coset_dft(r, s * w2n % P)
-        z = (P - 2 * pow(s, n, P) % P) % P  # Z_{D_i} at the odd points
-        ext[1::2] = field.add(ext[1::2], field.mul(r_odd, z))
-        out.append((Domain(log_n + 1, s), ext))
-    return out
+    def masked(c: np.ndarray, s: int, r: np.ndarray) -> Coefficients:
+        """q_i + Z_{D_i} r_i = q_i - s^n r_i + X^n r_i in coefficient form."""
+        def write(poly: np.ndarray) -> None:
+            coset_idft(c, s, out=poly[:n])
+            poly[n:] = 0
+            poly[:mask] = field.sub(poly[:mask], field.mul(r[:mask], pow(s, n, P)))
+            poly[n:n + mask] = r[:mask]
+        return Coefficients(2 * n, 4, write)
+
+    return [(Domain(log_n + 1, s), masked(c, s, r)) for s, c, r in zip(shifts, chunks, coeffs)]
 
 
 # ----------------------------------------------------------------------------- verifier

@@ -170,3 +170,37 @@ def test_bus_tuples_must_share_one_arity():
     b.receive("bus", [y, z])
     with pytest.raises(ValueError, match="lengths 1 and 2"):
         System([a, b]).check_buses_arity()
+
+
+def test_fraction_sums_match_numpy_and_report_a_zero_denominator():
+    """eval_fraction_sums (the LogUp helper columns) against numpy: group sums of
+    numerator / denominator, over a ragged last block; other columns are left alone."""
+    n = 300
+    main = RNG.integers(0, field.P, (n, 3), dtype=np.uint32)
+    pre = RNG.integers(0, field.P, (n, 1), dtype=np.uint32)
+    sel = RNG.integers(0, field.P, (3, n), dtype=np.uint32)
+    a, b, c = (E.main_col(i) for i in range(3))
+    dens = [E.challenge(0) - a - E.challenge(1) * b, E.challenge(0) - E.pre_col(0) * E.challenge(1) + c,
+            a - E.ext_const([5, 0, 0, 0]), E.challenge(1) + E.public(0)]
+    nums = [a, b * c - E.is_first_row(), E.const(3), E.public(0) * a]
+    groups = [0, 1, 0, 2]
+    env = E.Env(lambda kind, i, nxt: (main if kind == E.MAIN else pre)[:, i], lambda s: sel[E.SELECTORS.index(s)],
+                publics=[7], challenges=[rand_ext(), rand_ext()])
+    expect = np.zeros((n, 12), dtype=np.uint32)
+    for (d, _), (m, _), g in zip(E.evaluate(dens, env), E.evaluate(nums, env), groups):
+        term = field.ext_mul_base(field.ext_inv(np.broadcast_to(d, (n, 4))), np.broadcast_to(m, (n,)))
+        expect[:, 4 * g:4 * g + 4] = field.ext_add(expect[:, 4 * g:4 * g + 4], term)
+    program = E.compile_fractions(dens, nums)
+    rows = np.stack([np.arange(n), np.zeros(n, dtype=np.int64)])
+    out = np.full((n, 13), 99, dtype=np.uint32)
+    src = dict(n_rows=n, main=E.Source(main, rows), pre=E.Source(pre, rows), selectors=sel)
+    assert E.eval_fraction_sums(program, env, groups, out, **src)
+    assert np.array_equal(out[:, :12], expect) and (out[:, 12] == 99).all()
+    main[257, 0] = 5  # the third denominator vanishes on one row of the last block
+    assert not E.eval_fraction_sums(program, env, groups, out, **src)
+    with pytest.raises(ValueError):
+        E.compile_fractions([a], [a])  # denominators must be extension values
+    with pytest.raises(ValueError):
+        E.eval_fraction_sums(program, env, groups[:2], out, **src)
+    with pytest.raises(ValueError):
+        E.eval_combined(program, env, rand_ext(), n_rows=n)

@@ -191,3 +191,54 @@ def test_ext_mul_base_broadcast_and_large():
     assert (F.ext_mul_base(a, 3) == (a.astype(object) * 3) % P).all()
     one = F.ext_mul_base(np.array([1, 2, 3, 4], dtype=np.uint32), s[:7])
     assert one.shape == (7, 4) and (one[:, 1] == F.mul(s[:7], 2)).all()
+
+
+def test_montgomery_helpers():
+    """The interpreter's Montgomery arithmetic: wide reduction of any uint64, the
+    accumulator fold, and the extension product in Montgomery form."""
+    from numba import njit
+
+    R = 1 << 32
+
+    @njit
+    def reduce_all(xs, out):
+        for i in range(xs.shape[0]):
+            out[i, 0] = F.montred_wide(xs[i])
+            out[i, 1] = F.fold64(xs[i])
+
+    edge = [0, 1, P, P * P, 4 * (P - 1) ** 2, 2**64 - 1, 2**63, (2**32 - 1) * P]
+    xs = np.concatenate([np.array(edge, dtype=np.uint64), RNG.integers(0, 2**64 - 1, 500, dtype=np.uint64)])
+    out = np.zeros((xs.size, 2), dtype=np.uint64)
+    reduce_all(xs, out)
+    r_inv = pow(R, P - 2, P)
+    for x, (red, fold) in zip(xs.tolist(), out.tolist()):
+        assert red == x * r_inv % P
+        assert fold % P == x % P and fold < 2**60 + 2**32
+
+    @njit
+    def mul_all(a, b, w_mont, out):
+        for i in range(a.shape[0]):
+            c = F.ext_mul4_mont(a[i, 0], a[i, 1], a[i, 2], a[i, 3], b[i, 0], b[i, 1], b[i, 2], b[i, 3], w_mont)
+            for k in range(4):
+                out[i, k] = c[k]
+
+    a, b = rand((200, 4)), rand((200, 4))
+    a[0] = P - 1
+    b[0] = P - 1
+    got = np.zeros((200, 4), dtype=np.uint64)
+    mul_all(F.to_mont(a).astype(np.uint64), F.to_mont(b).astype(np.uint64), np.uint64(F.W * R % P), got)
+    assert (got == F.to_mont(F.ext_mul(a, b))).all()
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.uint64, np.int32, np.uint32])
+def test_canonical_large_matrices_in_one_pass(dtype):
+    """The parallel check-and-convert path: values kept, out-of-range values rejected."""
+    a = RNG.integers(0, P, (F._CANONICAL_PARALLEL // 8 + 3, 8)).astype(dtype)
+    got = F.canonical(a)
+    assert got.dtype == np.uint32 and (got == a.astype(np.uint32)).all() and not np.shares_memory(got, a)
+    bad = [P] + ([-1] if np.dtype(dtype).kind == "i" else [])
+    for v in bad:
+        b = a.copy()
+        b[-1, -1] = v
+        with pytest.raises(ValueError):
+            F.canonical(b)

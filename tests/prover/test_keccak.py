@@ -77,3 +77,38 @@ def test_many_rows_in_parallel_groups():
 def test_suffix_row_count_must_match():
     with pytest.raises(ValueError):
         keccak.hash_rows(np.zeros((3, 4), np.uint8), np.zeros((2, 4), np.uint8))
+
+
+@pytest.mark.parametrize("widths,salt", [([1], 0), ([5, 7], 16), ([3, 34, 1], 5), ([0, 2], 0), ([35], 16)])
+def test_hash_matrix_rows_matches_the_concatenated_rows(widths, salt):
+    """Hashing uint32 matrices in place (Merkle leaves) gives the digests of their rows
+    side by side as little-endian bytes, through the serial and the parallel kernel."""
+    rng = np.random.default_rng(len(widths) * 100 + salt)
+    for n in (3, 4 * keccak._ROWS_PER_TASK + 11):
+        mats = [rng.integers(0, 2**32, (n, w), dtype=np.uint32) for w in widths]
+        suffix = rng.integers(0, 256, (n, salt), dtype=np.uint8) if salt else None
+        joined = np.concatenate(mats, axis=1).astype("<u4").view(np.uint8)
+        got = keccak.hash_matrix_rows(mats, suffix)
+        assert (got == keccak.hash_rows(joined, suffix)).all()
+        tail = suffix[n - 1].tobytes() if salt else b""
+        assert got[n - 1].tobytes() == ref(joined[n - 1].tobytes() + tail)
+
+
+def test_hash_matrix_rows_rejects_mismatched_heights():
+    with pytest.raises(ValueError):
+        keccak.hash_matrix_rows([np.zeros((4, 2), np.uint32), np.zeros((8, 2), np.uint32)])
+    with pytest.raises(ValueError):
+        keccak.hash_matrix_rows([np.zeros((4, 2), np.uint32)], np.zeros((3, 16), np.uint8))
+
+
+def test_hash_pairs_of_merkle_layers():
+    """Strided halves of a layer (serial and parallel kernels) and unaligned digests."""
+    rng = np.random.default_rng(6)
+    for n in (6, 8 * keccak._ROWS_PER_TASK + 6):
+        layer = rng.integers(0, 256, size=(n, 32), dtype=np.uint8)
+        got = keccak.hash_pairs(layer[0::2], layer[1::2])
+        assert (got == keccak.hash_rows(layer.reshape(n // 2, 64))).all()
+        assert got[-1].tobytes() == ref(layer[-2].tobytes() + layer[-1].tobytes())
+    raw = rng.integers(0, 256, size=3 * 32 + 1, dtype=np.uint8)
+    left = raw[1:].reshape(3, 32)  # not 8-byte aligned
+    assert (keccak.hash_pairs(left, left[::-1]) == keccak.hash_rows(np.hstack([left, left[::-1]]))).all()

@@ -87,3 +87,41 @@ def test_blinding_values_cancel_per_bus():
                 total = field.ext_add(total, v)
         assert not np.any(total)
     assert layouts["mul"].blind_width == 4 and logup.layout(system, system.tables[1]).blind_width == 0
+
+
+def test_long_hiding_trace_satisfies_its_constraints():
+    """A trace over several scan blocks (the parallel running sums), in hiding mode (the
+    sums start at the blinding values), with two buses and batches of two."""
+    n = 4 * logup._SCAN_ROWS
+    t = Table("long")
+    a, b, m = t.mains("a", "b", "m")
+    t.assert_zero(a * b * m - a * b * m)
+    t.send("x", [a, b], m)
+    t.receive("x", [b], 1)
+    t.send("y", [a + 1], m)
+    t.receive("y", [a * 3], b)
+    system = System([t])
+    lay = logup.layout(system, t, hiding=True)
+    assert [len(b.interactions) for b in lay.batches] == [2, 2] and len(lay.buses) == 2
+    main = RNG.integers(0, field.P, (n, 3), dtype=np.uint32)
+    blinds = RNG.integers(0, field.P, (2, 4), dtype=np.uint32)
+    full = np.hstack([main, logup.blind_columns(blinds, n)])
+    ch = challenges()
+    perm, finals = logup.permutation_trace(system, t, lay, full, [], ch, blinds)
+    env = trace_env(full, None, [], perm, ch, finals)
+    for i, (values, _) in enumerate(E.evaluate(lay.constraints, env)):
+        assert not np.any(values), f"LogUp constraint {i} fails"
+
+
+def test_vanishing_denominator_is_reported():
+    t = Table("t")
+    a = t.main("a")
+    t.send("bus", [a])
+    system = System([t])
+    lay = logup.layout(system, t)
+    main = np.arange(16, dtype=np.uint32)[:, None]
+    z, beta = challenges()
+    # z = fp(main[9]) = bus_id + beta * 9 makes row 9's denominator zero
+    z = field.ext_add(field.ext_from_base(np.uint32(system.bus_id("bus"))), field.ext_mul_base(beta, np.uint32(9)))
+    with pytest.raises(ValueError, match="vanished"):
+        logup.permutation_trace(system, t, lay, main, [], [z, beta])

@@ -141,3 +141,44 @@ def test_narrow_four_step_path_matches_wide_path(log_n, width):
     assert (ntt.coset_idft(narrow, 5) == ntt.coset_idft(wide, 5)[:, :width]).all()
     assert (ntt.coset_lde(narrow, 1, 7) == ntt.coset_lde(wide, 1, 7)[:, :width]).all()
 
+
+
+@pytest.mark.parametrize("log_n,width,log_blowup", [(0, 16, 1), (3, 16, 3), (10, 20, 1), (12, 64, 2), (14, 3, 1),
+                                                    (16, 30, 1), (1, 40, 0)])
+def test_bit_reversed_lde_is_the_lde_in_bit_reversed_order(log_n, width, log_blowup):
+    """The PCS's extension (wide: per-block coset transforms; narrow: a permuted copy)."""
+    a = rand((1 << log_n, width))
+    rev = np.array([int(format(i, f"0{log_n + log_blowup}b")[::-1] or "0", 2) for i in range(1 << (log_n + log_blowup))])
+    assert (ntt.coset_lde_bit_reversed(a, log_blowup, 7) == ntt.coset_lde(a, log_blowup, 7)[rev]).all()
+
+
+@pytest.mark.parametrize("log_m,width,log_blowup", [(0, 16, 1), (4, 16, 2), (10, 20, 1), (13, 3, 1)])
+def test_bit_reversed_extension_of_coefficients(log_m, width, log_blowup):
+    """coset_dft_bit_reversed: the zero-padded coefficients' coset DFT, bit-reversed rows."""
+    m, log_big = 1 << log_m, log_m + log_blowup
+    c = rand((m, width))
+    padded = np.zeros((m << log_blowup, width), dtype=np.uint32)
+    padded[:m] = c
+    rev = np.array([int(format(i, f"0{log_big}b")[::-1] or "0", 2) for i in range(1 << log_big)])
+    assert (ntt.coset_dft_bit_reversed(c, log_blowup, 7) == ntt.coset_dft(padded, 7)[rev]).all()
+
+
+def test_inverse_transform_into_a_given_array():
+    e = rand((1 << 12, 20))
+    out = np.zeros((2 << 12, 20), dtype=np.uint32)
+    got = ntt.coset_idft(e, 5, out=out[:1 << 12])
+    assert np.shares_memory(got, out) and (out[:1 << 12] == ntt.coset_idft(e, 5)).all() and not out[1 << 12:].any()
+    v = rand(64)
+    o = np.empty(64, dtype=np.uint32)
+    assert (ntt.idft(v, out=o) == ntt.idft(v)).all() and (o == ntt.idft(v)).all()
+    with pytest.raises(ValueError):
+        ntt.idft(e, out=np.zeros((1 << 12, 21), dtype=np.uint32))
+    with pytest.raises(ValueError):
+        ntt.idft(e, out=e)
+
+
+def test_extend_in_place_rejects_bad_buffers():
+    with pytest.raises(ValueError):
+        ntt.extend_in_place(np.zeros((24, 16), dtype=np.uint32), 8, 7)  # 3 blocks
+    with pytest.raises(ValueError):
+        ntt.extend_in_place(np.zeros((32, 16), dtype=np.uint32)[:, :8], 8, 7)  # not contiguous

@@ -340,3 +340,22 @@ def test_inverse_cache_rotation_for_next_row_points():
     assert np.array_equal(rotated, pcs._inv_x_minus_z(dom.points(), *(np.uint64(c) for c in zg)))
     mat = rand((32, 3))
     assert np.array_equal(pcs.evaluate_at(mat, dom, zg, cache), eval_direct(mat, dom, zg))
+
+
+@pytest.mark.parametrize("hiding", [False, True])
+def test_commit_from_coefficients_is_the_commitment_of_the_evaluations(hiding):
+    """Coefficients (wide and narrow) commit to the same polynomials as their evaluations on
+    the domain: the same root and stored extensions."""
+    dom, small = Domain(7, GENERATOR * 3 % P), Domain(5)
+    wide, narrow = rand((128, 20)), rand((32, 3))
+    items_eval = [(dom, coset_dft(wide, dom.shift)), (small, coset_dft(narrow, 1))]
+    items_coef = [(dom, pcs.Coefficients.of(wide)), (small, pcs.Coefficients.of(narrow))]
+    roots = []
+    for items in (items_eval, items_coef):
+        scheme = FriPcs(INSECURE_FAST_TEST_PARAMS, hiding=hiding, rng=np.random.default_rng(3))
+        root, data = scheme.commit(items)
+        roots.append((root, [m.copy() for m in data.tree.matrices]))
+    assert roots[0][0] == roots[1][0]
+    assert all(np.array_equal(a, b) for a, b in zip(roots[0][1], roots[1][1]))
+    with pytest.raises(ValueError):
+        FriPcs(INSECURE_FAST_TEST_PARAMS).commit([(dom, pcs.Coefficients.of(rand((64, 2))))])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from prover import proof as codec
-from prover import stark
+from prover import pcs, stark
 from prover.air import ConstraintError, System
 from prover.errors import VerificationError
 from prover.field import P
@@ -142,21 +142,31 @@ def test_default_preset_hiding_small_instance():
     _roundtrip(pk, {"fib": tr}, {"fib": pub})
 
 
+def _coefficients(committed, shift: int = 1) -> np.ndarray:
+    """The coefficients of what a helper hands to the PCS: pcs.Coefficients, or
+    evaluations on a coset (``shift``) of the domain."""
+    from prover.ntt import coset_idft
+    if isinstance(committed, pcs.Coefficients):
+        buf = np.empty((committed.rows, committed.width), dtype=np.uint32)
+        committed.write(buf)
+        return buf
+    return coset_idft(committed, shift)
+
+
 @pytest.mark.parametrize("mask", [5, 16])
 def test_randomised_columns_agree_on_the_trace_and_have_the_promised_degree(mask):
-    """f' = f + Z_H r: equal to the trace on H (even rows), degree below n + mask (so the
-    quotient fits its chunks), and different from the plain extension off H."""
-    from prover.ntt import coset_idft, idft
+    """f' = f + Z_H r: equal to the trace on H (even rows of H_{2n}), degree below n + mask
+    (so the quotient fits its chunks), and different from the plain extension off H."""
+    from prover.ntt import dft
     n = 16
     trace = np.random.default_rng(4).integers(0, P, (n, 3), dtype=np.uint32)
-    out = stark._randomise(trace, mask, np.random.default_rng(5))
-    assert np.array_equal(out[0::2], trace)
-    coeffs = idft(out)
+    coeffs = _coefficients(stark._randomise(trace, mask, np.random.default_rng(5)))
+    assert np.array_equal(dft(coeffs)[0::2], trace)
     assert not np.any(coeffs[n + mask:]) and np.any(coeffs[n:n + mask])
     q = np.random.default_rng(6).integers(0, P, (4 * n, 4), dtype=np.uint32)
-    for (domain, evals) in stark._chunks(q, 4, 4, mask, np.random.default_rng(7)):
+    for (domain, committed) in stark._chunks(q, 4, 4, mask, np.random.default_rng(7)):
         assert domain.log_n == 5
-        assert not np.any(coset_idft(evals, domain.shift)[n + mask:])
+        assert not np.any(_coefficients(committed, domain.shift)[n + mask:])
 
 
 def test_hiding_with_fully_masked_short_tables():
