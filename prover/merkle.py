@@ -102,7 +102,8 @@ class MerkleTree:
         layer = self._hash_height(self.heights[0])
         layers = [layer]
         while layer.shape[0] > 1:
-            layer = hash_pairs(layer[0::2], layer[1::2])
+            # sibling pairs are adjacent rows: hash the layer as half as many 64-byte rows
+            layer = hash_matrix_rows([layer.view(np.uint32).reshape(-1, 2 * DIGEST_BYTES // 4)])
             if layer.shape[0] in self.heights:
                 layer = hash_pairs(layer, self._hash_height(layer.shape[0]))
             layers.append(layer)

@@ -43,9 +43,14 @@ class KeyedRandom:
         if span <= 0:
             raise ValueError("empty range")
         if span == 256:
-            raw = np.frombuffer(self.bytes(count), dtype=np.uint8).astype(np.uint64)
+            raw = np.frombuffer(self.bytes(count), dtype=np.uint8)
+            if low == 0 and np.dtype(dtype) == np.uint8:       # salts: the keystream as it is
+                return raw.copy().reshape(shape)
+            raw = raw.astype(np.uint64)
         else:
             if span > 1 << 32:
                 raise ValueError("KeyedRandom draws ranges of at most 2^32 values")
             raw = np.frombuffer(self.bytes(8 * count), dtype=np.uint64) % np.uint64(span)
-        return (raw + np.uint64(low)).astype(dtype).reshape(shape)
+        if low:
+            raw = raw + np.uint64(low)
+        return raw.astype(dtype, copy=False).reshape(shape)

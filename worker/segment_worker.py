@@ -46,15 +46,22 @@ def worker_argv(concurrency: int = 1, queue: str | None = None, loglevel: str = 
 
 
 def run_worker(concurrency: int = 1, queue: str | None = None, loglevel: str = "INFO",
-               broker: str | None = None) -> None:
+               broker: str | None = None, threads: int | None = None) -> None:
     """Run a Celery worker on the segment queue until it is stopped (SIGTERM/SIGINT: warm shutdown).
 
     ``queue`` defaults to ``$ZKMIPS_SEGMENT_QUEUE`` or ``zkmips.segments``; ``broker`` to
-    ``$ZKMIPS_BROKER_URL`` or the local RabbitMQ.
+    ``$ZKMIPS_BROKER_URL`` or the local RabbitMQ. ``threads``: numba threads per pool
+    process (default: all cores shared among the ``concurrency`` processes); set it lower
+    when other workers share this machine, since provers fighting over cores slow down.
     """
     loglevel = loglevel.upper()
     if loglevel not in LOGLEVELS:
         raise ValueError(f"loglevel must be one of {', '.join(LOGLEVELS)}")
+    if threads is not None and threads < 1:
+        raise ValueError("threads must be at least 1")
+    # The prover (and numba, which reads this once) is imported lazily in the pool
+    # processes, after this point.
+    os.environ["NUMBA_NUM_THREADS"] = str(threads or max(1, (os.cpu_count() or 1) // concurrency))
     argv = worker_argv(concurrency, queue, loglevel)
     from worker.celery_app import make_app
     app = make_app(broker_url=broker, queue=queue)
@@ -70,10 +77,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--broker", default=None, metavar="URL",
                         help="broker URL (default $ZKMIPS_BROKER_URL or amqp://guest:guest@127.0.0.1:5672//)")
     parser.add_argument("-l", "--loglevel", default="INFO", type=str.upper, choices=LOGLEVELS)
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="numba threads per pool process (default: the cores shared among them)")
     args = parser.parse_args(argv)
     if args.concurrency < 1:
         parser.error("--concurrency must be at least 1")
-    run_worker(concurrency=args.concurrency, queue=args.queue, loglevel=args.loglevel, broker=args.broker)
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be at least 1")
+    run_worker(concurrency=args.concurrency, queue=args.queue, loglevel=args.loglevel, broker=args.broker,
+               threads=args.threads)
     return 0
 
 

@@ -209,8 +209,11 @@ def cmd_worker_prove_segments(args: argparse.Namespace) -> int:
     """Run a segment worker (Celery, consuming the segment queue) until stopped."""
     if args.concurrency < 1:
         raise CliError("--concurrency must be at least 1")
+    if args.threads is not None and args.threads < 1:
+        raise CliError("--threads must be at least 1")
     from worker.segment_worker import run_worker
-    run_worker(concurrency=args.concurrency, queue=args.queue, loglevel=args.loglevel, broker=args.broker)
+    run_worker(concurrency=args.concurrency, queue=args.queue, loglevel=args.loglevel, broker=args.broker,
+               threads=args.threads)
     return 0
 
 
@@ -269,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = worker_sub.add_parser("prove-segments", help="prove segments sent by `zkmips prove --distributed`")
     p.add_argument("--concurrency", type=int, default=1, metavar="N",
                    help="segments proved at once (default 1: one proof already uses every core)")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="numba threads per segment (default: the cores shared among --concurrency; "
+                        "use 1 per worker when several workers share a machine)")
     p.add_argument("--broker", metavar="URL", help="broker URL (default $ZKMIPS_BROKER_URL or amqp://guest:guest@127.0.0.1:5672//)")
     p.add_argument("--queue", metavar="Q", help="segment queue (default $ZKMIPS_SEGMENT_QUEUE or zkmips.segments)")
     p.add_argument("--loglevel", default="INFO", type=str.upper,

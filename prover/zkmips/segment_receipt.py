@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import struct
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable
@@ -250,9 +251,13 @@ def _prove_with(key: SG.SegmentKeys, elf: bytes, public_input: bytes, private_in
     for job, (binding, _, _) in zip(jobs, commits):
         job.seed, job.binding = seed, binding
     report("prove", 0, n)
-    seg_proofs = runner.map("prove", [j.encode() for j in jobs], tick("prove"))
-    mem_proof = stark.prove(key.image_pk, mem_traces, {}, check=False, rng=KeyedRandom(mem_rng),
-                            open_totals={M.BUS_GMEM: gmem[0]}, logup_seed=lambda b: seed)
+    # The memory proof is finished here while the segments are proven elsewhere: the
+    # coordinator only waits for results meanwhile.
+    with ThreadPoolExecutor(1) as pool:
+        mem_future = pool.submit(stark.prove, key.image_pk, mem_traces, {}, check=False, rng=KeyedRandom(mem_rng),
+                                 open_totals={M.BUS_GMEM: gmem[0]}, logup_seed=lambda b: seed)
+        seg_proofs = runner.map("prove", [j.encode() for j in jobs], tick("prove"))
+        mem_proof = mem_future.result()
     report("encode", 0, 1)
     mvk, svk = key.image_pk.vk, key.segment_pk.vk
     input_read = int(S.syscall_witness(run_io.records, run_io.public_input, run_io.private_input,

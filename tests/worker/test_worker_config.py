@@ -102,9 +102,13 @@ def test_cli_worker_prove_segments(monkeypatch, capsys):
     calls = []
     monkeypatch.setattr(segment_worker, "run_worker", lambda **kw: calls.append(kw))
     assert main(["worker", "prove-segments", "--concurrency", "2", "--queue", "q", "--broker", "amqp://b//"]) == 0
-    assert calls == [{"concurrency": 2, "queue": "q", "loglevel": "INFO", "broker": "amqp://b//"}]
+    assert calls == [{"concurrency": 2, "queue": "q", "loglevel": "INFO", "broker": "amqp://b//", "threads": None}]
     assert main(["worker", "prove-segments", "--concurrency", "0"]) == 125
     assert capsys.readouterr().err.strip() == "zkmips: error: --concurrency must be at least 1"
+    assert main(["worker", "prove-segments", "--threads", "1"]) == 0
+    assert calls[-1]["threads"] == 1
+    assert main(["worker", "prove-segments", "--threads", "0"]) == 125
+    assert capsys.readouterr().err.strip() == "zkmips: error: --threads must be at least 1"
 
 
 def test_unreachable_broker_is_one_line():
