@@ -81,7 +81,7 @@ class TreeMemory:
         self._thread.join()
 
 
-def _prove(elf: Path, public: bytes, receipt: Path, extra: list[str], watch: list[int]) -> dict:
+def prove_receipt(elf: Path, public: bytes, receipt: Path, extra: list[str], watch: list[int]) -> dict:
     inp = receipt.with_suffix(".in")
     inp.write_bytes(public)
     cmd = [sys.executable, "-m", "zkmips.cli", "prove", str(elf), "--input", str(inp), "-o", str(receipt),
@@ -99,7 +99,7 @@ def _prove(elf: Path, public: bytes, receipt: Path, extra: list[str], watch: lis
             "receipt_bytes": summary["receipt_bytes"]}
 
 
-def _verify(receipt: Path) -> dict:
+def verify_receipt(receipt: Path) -> dict:
     from prover.zkmips.verify import verify
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "zkmips.cli", "verify", str(receipt), "--json"],
@@ -114,16 +114,17 @@ def _verify(receipt: Path) -> dict:
     return {"verify_seconds": round(time.perf_counter() - start, 3), "verify_command_seconds": round(cold, 2)}
 
 
-def _workers(n: int, queue: str) -> list[subprocess.Popen]:
+def start_workers(n: int, queue: str) -> list[subprocess.Popen]:
     env = {**os.environ, "ZKMIPS_BROKER_URL": BROKER}
+    threads = str(max(1, (os.cpu_count() or 1) // n))     # the cores shared among the workers
     procs = [subprocess.Popen([sys.executable, "-m", "zkmips.cli", "worker", "prove-segments", "--queue", queue,
-                               "--concurrency", "1"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                               "--concurrency", "1", "--threads", threads], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, start_new_session=True) for _ in range(n)]
     time.sleep(8)                                     # let them connect (the runner waits for them too)
     return procs
 
 
-def _stop(procs: list[subprocess.Popen]) -> None:
+def stop_workers(procs: list[subprocess.Popen]) -> None:
     for p in procs:
         try:
             os.killpg(p.pid, 9)
@@ -138,14 +139,14 @@ def run_case(tmp: Path, label: str, kib: int, extra: list[str], workers: int = 0
     procs: list[subprocess.Popen] = []
     if workers:
         queue = f"zkmips.bench.{uuid.uuid4().hex[:8]}"
-        procs = _workers(workers, queue)
+        procs = start_workers(workers, queue)
         extra = [*extra, "--distributed", "--queue", queue, "--broker", BROKER]
     try:
         row = {"case": label, "guest": f"{GUEST}-O2", "input_kib": kib, "options": " ".join(extra),
                **_prove(elf, f"{kib}\n".encode(), receipt, extra, [p.pid for p in procs])}
     finally:
-        _stop(procs)
-    row.update(_verify(receipt))
+        stop_workers(procs)
+    row.update(verify_receipt(receipt))
     row["verify_seconds_per_segment"] = round(row["verify_seconds"] / row["segments"], 3)
     print(json.dumps(row), flush=True)
     return row

@@ -8,7 +8,8 @@ AIR). docs/zkmips.md explains the design.
 
 The system has two open buses, ``input`` and ``journal``: the Syscall tables send the
 bytes a run read from its public input and wrote to its journal, and the verifier checks
-their totals against the claim (:mod:`prover.zkmips.claim`).
+their totals against the claim (:mod:`prover.zkmips.claim`). A segment's system also
+leaves open the buses it shares with the receipt's memory proof (:data:`SPLIT_BUSES`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ from vm.syscall_log import SyscallRecord
 LOOKUP_TABLES = (lookup.BYTE_TABLE, lookup.RANGE16_TABLE)
 #: Buses balanced by the verifier against the claim, not inside the proof.
 OPEN_BUSES = frozenset({BUS_INPUT, BUS_JOURNAL})
+#: Buses between a segment and the memory proof, by the table on each side: open unless a
+#: system holds both (a whole run in one proof); the verifier balances them over a receipt.
+SPLIT_BUSES: dict[str, tuple[str, str]] = {M.BUS_GMEM: (M.MEMORY_TABLE, M.GLOBAL_MEMORY_TABLE),
+                                           S.BUS_PRIVATE: (S.SYSCALL_TABLE, S.PRIVATE_TABLE)}
 
 ALU_TABLES: dict[str, tuple[str, ...]] = {
     add_sub.TABLE_NAME: ("addu", "subu", "add", "sub"),
@@ -54,6 +59,8 @@ class ExecutionWitness:
     sends: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     #: The segment's listed cells: key, final value (for the receipt's global memory table).
     cells: dict[str, np.ndarray] = field(default_factory=dict)
+    #: The system calls' witness (of the whole run; its rows are the segment's calls).
+    syscalls: S.SyscallWitness | None = None
 
 
 def segment_tables(program_rows: np.ndarray) -> list[Table]:
@@ -66,9 +73,10 @@ def segment_tables(program_rows: np.ndarray) -> list[Table]:
 
 
 def image_tables(image: M.MemoryImage) -> list[Table]:
-    """The tables of a receipt's memory proof: the initial image and the global
-    MemoryInit/Final (open on ``gmem``; its key-order checks use Range16)."""
-    return [M.build_image(image), M.build_global_memory(), lookup.build_range16()]
+    """The tables of a receipt's memory proof: the initial image, the global
+    MemoryInit/Final (open on ``gmem``), the run's private input (open on ``private``)
+    and Range16 (their key-order and byte checks)."""
+    return [M.build_image(image), M.build_global_memory(), S.build_private_input(), lookup.build_range16()]
 
 
 def build_tables(program_rows: np.ndarray, image: M.MemoryImage) -> list[Table]:
@@ -76,14 +84,14 @@ def build_tables(program_rows: np.ndarray, image: M.MemoryImage) -> list[Table]:
     in one system, ``gmem`` closed inside it). ``image`` must include the kernel cells
     (:func:`syscall.kernel_image`): the Image table fixes them like any other cell."""
     seg = segment_tables(program_rows)
-    return seg[:-1] + image_tables(image)[:2] + seg[-1:]
+    return seg[:-1] + image_tables(image)[:-1] + seg[-1:]
 
 
 def build_system(tables: Sequence[Table]) -> System:
-    """The proof system of ``tables``: ``gmem`` is open unless both its sides are here."""
+    """The proof system of ``tables``: each split bus is open unless both its sides are here."""
     names = {t.name for t in tables}
-    whole = M.MEMORY_TABLE in names and M.GLOBAL_MEMORY_TABLE in names
-    return System(list(tables), open_buses=OPEN_BUSES if whole else OPEN_BUSES | {M.BUS_GMEM})
+    split = {bus for bus, sides in SPLIT_BUSES.items() if not set(sides) <= names}
+    return System(list(tables), open_buses=OPEN_BUSES | split)
 
 
 def verifier_tables() -> list[Table]:
@@ -135,6 +143,7 @@ def execution_witness(rows: np.ndarray, program_rows: np.ndarray, image: M.Memor
     final = np.where(hit, wit.cells["final"][np.minimum(at, max(wit.cells["key"].size - 1, 0))], init)
     wit.traces[M.IMAGE_TABLE] = M.image_trace(image)
     wit.traces[M.GLOBAL_MEMORY_TABLE] = M.global_memory_trace(keys, image, final, hit.astype(np.int64), check=check)
+    wit.traces[S.PRIVATE_TABLE] = S.private_input_trace(wit.syscalls)
     return wit
 
 
@@ -175,6 +184,7 @@ def segment_witness(rows: np.ndarray, program_rows: np.ndarray, io: RunIO, spec:
     cpu[cycles - 1, col["is_last"]] = 1
     cpu[cycles - 1, col["end_pc"]], cpu[cycles - 1, col["end_npc"]] = end
     wit.cells = {"key": cells["key"], "final": cells["final"]}
+    wit.syscalls = sys_wit
     return wit
 
 

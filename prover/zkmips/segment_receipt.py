@@ -174,12 +174,14 @@ def verify_segmented(data: bytes, expected_image_id: bytes | None = None, *, all
                                 clk_offset=offset)
         statements.append(stark.verify(seg_vk, p, want, logup_seed=seed))
         offset += c
-    totals = {bus: np.zeros(4, np.uint32) for bus in (M.BUS_GMEM, BUS_INPUT, BUS_JOURNAL)}
+    totals = {bus: np.zeros(4, np.uint32) for bus in SG.SEGMENT_OPEN}
     for st in statements:
         for bus, v in st.open_bus_sums.items():
             totals[bus] = F.ext_add(totals[bus], np.asarray(v, np.uint32))
     if np.any(totals[M.BUS_GMEM]):
         raise VerificationError("the segments' memory does not join up (global memory bus out of balance)")
+    if np.any(totals[S.BUS_PRIVATE]):
+        raise VerificationError("the segments' private reads are not one private input (private bus out of balance)")
     system = seg_vk.system
     want = S.expected_open_sums(claim.input, claim.journal, rec.input_read, statements[-1].logup_challenges,
                                 {b: system.bus_id(b) for b in (BUS_INPUT, BUS_JOURNAL)})
@@ -207,26 +209,30 @@ def prove_segmented(elf: bytes, public_input: bytes = b"", private_input: bytes 
     report("setup", 0, 1)
     key = SG.segment_keys(elf, params)
     report("execute", 0, 1)
-    plans, run_io, result = SG.plan_segments(key, public_input, private_input,
-                                             min(1 << segment_log, SG.MAX_SEGMENT_CYCLES), max_cycles)
-    claim = Claim(key.image_id, bytes(public_input), bytes(result.journal), result.exit_code, result.cycles)
+    run = SG.plan_segments(key, public_input, private_input, min(1 << segment_log, SG.MAX_SEGMENT_CYCLES),
+                           max_cycles)
+    claim = Claim(key.image_id, bytes(public_input), bytes(run.result.journal), run.result.exit_code,
+                  run.result.cycles)
     own_runner = runner is None
     runner = runner or SG.LocalRunner()
     try:
-        return _prove_with(key, elf, public_input, private_input, params, plans, run_io, claim, runner, report)
+        return _prove_with(key, elf, public_input, private_input, params, run, claim, runner, report)
     finally:
         if own_runner:
             runner.close()  # type: ignore[union-attr]
 
 
 def _prove_with(key: SG.SegmentKeys, elf: bytes, public_input: bytes, private_input: bytes, params: FriParams,
-                plans: list, run_io: MC.RunIO, claim: Claim, runner: SG.SegmentRunner, report: Progress
-                ) -> SegmentedReceipt:
+                run: SG.RunPlan, claim: Claim, runner: SG.SegmentRunner, report: Progress) -> SegmentedReceipt:
+    plans = run.segments
     n = len(plans)
-    gmem = SG.zero_sum_blinds(n + 1)
-    io_blinds = {bus: SG.zero_sum_blinds(n) for bus in (BUS_INPUT, BUS_JOURNAL)}
+    # blinds summing to zero per bus: over the memory proof (index 0) and the segments
+    # for the buses they share, over the segments for input/journal
+    blinds = {bus: SG.zero_sum_blinds(n + 1) for bus in SG.MEMORY_OPEN}
+    blinds.update({bus: [np.zeros(4, np.uint32), *SG.zero_sum_blinds(n)] for bus in (BUS_INPUT, BUS_JOURNAL)})
+    mem_blinds = {bus: blinds[bus][0] for bus in SG.MEMORY_OPEN}
     jobs = [SG.SegmentJob(elf, bytes(public_input), bytes(private_input), params.name, plan,
-                          {M.BUS_GMEM: gmem[i + 1], **{b: v[i] for b, v in io_blinds.items()}}, os.urandom(32))
+                          {bus: v[i + 1] for bus, v in blinds.items()}, os.urandom(32))
             for i, plan in enumerate(plans)]
     done = {"commit": 0, "prove": 0}
 
@@ -243,10 +249,10 @@ def _prove_with(key: SG.SegmentKeys, elf: bytes, public_input: bytes, private_in
         commits.append((bytes.fromhex(meta["binding"]), arrays["keys"].astype(np.int64),
                         arrays["final"].astype(np.int64)))
     report("memory", 0, 1)
-    mem_traces = SG.global_memory_witness(key, plans, [(k, f) for _, k, f in commits])
+    mem_traces = SG.memory_proof_witness(key, run, [(k, f) for _, k, f in commits])
     mem_rng = os.urandom(32)
     mem_binding = stark.commit_binding(key.image_pk, mem_traces, {}, rng=KeyedRandom(mem_rng),
-                                       open_totals={M.BUS_GMEM: gmem[0]})
+                                       open_totals=mem_blinds)
     seed = SG.shared_seed(claim, [mem_binding] + [b for b, _, _ in commits])
     for job, (binding, _, _) in zip(jobs, commits):
         job.seed, job.binding = seed, binding
@@ -255,13 +261,12 @@ def _prove_with(key: SG.SegmentKeys, elf: bytes, public_input: bytes, private_in
     # coordinator only waits for results meanwhile.
     with ThreadPoolExecutor(1) as pool:
         mem_future = pool.submit(stark.prove, key.image_pk, mem_traces, {}, check=False, rng=KeyedRandom(mem_rng),
-                                 open_totals={M.BUS_GMEM: gmem[0]}, logup_seed=lambda b: seed)
+                                 open_totals=mem_blinds, logup_seed=lambda b: seed)
         seg_proofs = runner.map("prove", [j.encode() for j in jobs], tick("prove"))
         mem_proof = mem_future.result()
     report("encode", 0, 1)
     mvk, svk = key.image_pk.vk, key.segment_pk.vk
-    input_read = int(S.syscall_witness(run_io.records, run_io.public_input, run_io.private_input,
-                                       run_io.program_end, run_io.journal).publics[S.PUBLICS.index("input_read")])
+    input_read = int(run.syscalls.publics[S.PUBLICS.index("input_read")])
     return SegmentedReceipt(claim, params.name, input_read, KeyRef(mvk.pre_root, mvk.pre_log_heights),
                             KeyRef(svk.pre_root, svk.pre_log_heights), stark_bytes.encode(mem_proof, mvk.digest, True),
                             tuple(seg_proofs))

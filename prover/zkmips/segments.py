@@ -9,7 +9,7 @@ One receipt holds N + 1 STARK proofs under two verifying keys:
   ``(key, value at its end, s)``; its pc enters and leaves through the PC/NPC cells;
 * the memory proof (:func:`machine.image_tables`): the initial image and one row per
   cell of the run, sending ``(key, initial value, 0)`` and receiving ``(key, final,
-  last segment)``.
+  last segment)``; and the run's private input.
 
 The protocol, so that segments are committed and finished in parallel:
 
@@ -25,9 +25,11 @@ The protocol, so that segments are committed and finished in parallel:
 4. "prove": every segment rebuilds the same commitment (the same masks, from a secret
    per-segment key) and finishes its proof under the shared LogUp challenges.
 
-The open buses (``gmem``, ``input``, ``journal``) carry blinds that sum to zero over the
-proofs, so a proof's totals reveal nothing; the verifier checks that ``gmem`` sums to zero
-and that ``input``/``journal`` sum to the claim's bytes.
+The run's private input is one table in the memory proof; segments read it over the open
+``private`` bus. The open buses (``gmem``, ``private``, ``input``, ``journal``) carry
+blinds that sum to zero over the proofs, so a proof's totals reveal nothing; the verifier
+checks that ``gmem`` and ``private`` sum to zero and ``input``/``journal`` to the claim's
+bytes.
 """
 
 from __future__ import annotations
@@ -76,7 +78,9 @@ DEFAULT_SEGMENT_LOG = 18
 #: The register-space cells every segment lists: the state vector and the kernel cells.
 REGISTER_KEYS = REGISTER_KEY_BASE + np.arange(K_BRK_HWM + 1, dtype=np.int64)
 #: Open buses of a segment, blinded per proof.
-SEGMENT_OPEN = (M.BUS_GMEM, BUS_INPUT, BUS_JOURNAL)
+SEGMENT_OPEN = (M.BUS_GMEM, S.BUS_PRIVATE, BUS_INPUT, BUS_JOURNAL)
+#: Open buses the memory proof shares with the segments.
+MEMORY_OPEN = (M.BUS_GMEM, S.BUS_PRIVATE)
 
 
 class NotProvableError(ValueError):
@@ -151,10 +155,20 @@ def _memory_keys(rows: np.ndarray, program_rows: np.ndarray) -> np.ndarray:
     return np.unique(np.concatenate([base, base[dbl] + 1]))
 
 
+@dataclass
+class RunPlan:
+    """A run cut into segments: the plans, the run's I/O, its result (``vm`` RunResult)
+    and its system calls' witness (whole run)."""
+    segments: list[SegmentPlan]
+    io: MC.RunIO
+    result: "object"
+    syscalls: S.SyscallWitness
+
+
 def plan_segments(key: SegmentKeys, public_input: bytes, private_input: bytes, segment_cycles: int,
-                  max_cycles: int) -> tuple[list[SegmentPlan], MC.RunIO, "object"]:
+                  max_cycles: int) -> RunPlan:
     """Run the program once and cut it: each segment's first cycle, length and listed
-    cells with their previous listers. Returns the plans, the run's I/O and its result."""
+    cells with their previous listers."""
     if not 1 <= segment_cycles <= MAX_SEGMENT_CYCLES:
         raise ValueError(f"a segment has 1 to {MAX_SEGMENT_CYCLES} cycles, not {segment_cycles}")
     ex = Executor.for_program(key.program, public_input, private_input)
@@ -192,7 +206,7 @@ def plan_segments(key: SegmentKeys, public_input: bytes, private_input: bytes, s
         first += n
     if len(plans) >= M.MAX_SEGMENTS:
         raise NotProvableError(f"the run needs {len(plans)} segments; at most {M.MAX_SEGMENTS - 1} fit a receipt")
-    return plans, run_io, result
+    return RunPlan(plans, run_io, result, sys_wit)
 
 
 # ----------------------------------------------------------------------------- payloads
@@ -413,10 +427,12 @@ def shared_seed(claim: Claim, bindings: Sequence[bytes]) -> bytes:
     return keccak256(head + b"".join(bindings))
 
 
-def global_memory_witness(key: SegmentKeys, plans: Sequence[SegmentPlan], commits: Sequence[tuple[np.ndarray, np.ndarray]]
-                          ) -> dict[str, np.ndarray]:
+def memory_proof_witness(key: SegmentKeys, run: RunPlan, commits: Sequence[tuple[np.ndarray, np.ndarray]]
+                         ) -> dict[str, np.ndarray]:
     """The memory proof's traces: every cell of the image or of a segment, its final
-    value (from the last segment listing it) and that segment's number."""
+    value (from the last segment listing it) and that segment's number; the run's
+    private input with every segment's reads."""
+    plans = run.segments
     keys = key.image.keys
     final_seg = np.zeros(keys.size, np.int64)
     _, final = key.image.lookup(keys)
@@ -432,5 +448,6 @@ def global_memory_witness(key: SegmentKeys, plans: Sequence[SegmentPlan], commit
         new_final[at_new], new_seg[at_new] = cf, plan.index
         keys, final, final_seg = merged, new_final, new_seg
     traces = {M.IMAGE_TABLE: M.image_trace(key.image),
-              M.GLOBAL_MEMORY_TABLE: M.global_memory_trace(keys, key.image, final, final_seg)}
+              M.GLOBAL_MEMORY_TABLE: M.global_memory_trace(keys, key.image, final, final_seg),
+              S.PRIVATE_TABLE: S.private_input_trace(run.syscalls)}
     return MC.with_lookups(key.image_tables, traces, {})

@@ -16,7 +16,8 @@ every example guest (``guests/build``, all optimisation levels) is in this set:
   (code = a0 & 0xFF) and ``code`` is the public value ``exit_code``; exactly one exit row
   per proof (a running count ``exits`` must end at 1); v0/a3 are not written.
 * ``read`` from fd 0 (public input, the open ``input`` bus) and fd 3 (private input, the
-  ``private`` bus closed against the :func:`build_private_input` table), ``write`` to fd 1
+  ``private`` bus, open in a segment and closed against the run's one
+  :func:`build_private_input` table in the receipt's memory proof), ``write`` to fd 1
   (the journal, the open ``journal`` bus) and fd 2 (the log: only v0 = count, no bytes).
 * ``brk`` (the ``brk`` cell, the request's validity against the ``brk_start`` cell and
   ``BRK_LIMIT``; shrinks are provable, a growth only while the break is at its
@@ -49,8 +50,8 @@ kill/tgkill).
 Tables
     ``syscall`` (one row per call, :func:`build_syscall`), ``syscall_io`` (one row per
     guest-memory *word* a transfer moves bytes through, :func:`build_syscall_io`),
-    ``private_input`` (private: one row per private byte plus an end marker,
-    :func:`build_private_input`), ``syscall_const`` (preprocessed answers,
+    ``private_input`` (private: one row per private byte plus an end marker, in the
+    memory proof, once per run: :func:`build_private_input`), ``syscall_const`` (preprocessed answers,
     :func:`build_syscall_const`), ``syscall_kernel`` (one row per kernel-table call,
     :func:`build_syscall_kernel`), ``syscall_blob`` (preprocessed: every fixed byte string
     the kernel writes or compares, :func:`build_syscall_blob`).
@@ -206,25 +207,26 @@ from prover.air import Table
 # the names callers use as ``syscall.<name>`` (prover.zkmips.machine, keys, claim, prove; the tests)
 from prover.zkmips.syscall.blobs import RANDOM_BYTES, BlobLayout, blob_layout, build_syscall_blob
 from prover.zkmips.syscall.cells import (
-    BLOB_TABLE, CONST_TABLE, IO_TABLE, KERNEL_TABLE, KIND_BLOB, KIND_CMP, KIND_JOURNAL, KIND_PRIVATE, KIND_PUBLIC,
-    PRIVATE_TABLE, SYSCALL_TABLE, kernel_cells, kernel_image,
+    BLOB_TABLE, BUS_PRIVATE, CONST_TABLE, IO_TABLE, KERNEL_TABLE, KIND_BLOB, KIND_CMP, KIND_JOURNAL, KIND_PRIVATE,
+    KIND_PUBLIC, PRIVATE_TABLE, SYSCALL_TABLE, kernel_cells, kernel_image,
 )
 from prover.zkmips.syscall.claim import expected_open_sums, io_digest, io_digest_limbs, syscall_publics
 from prover.zkmips.syscall.constants import build_syscall_const, constant_syscalls
 from prover.zkmips.syscall.header import PUBLICS, build_syscall
 from prover.zkmips.syscall.io import build_syscall_io
 from prover.zkmips.syscall.kernel import KERNEL_CALLS, build_syscall_kernel
-from prover.zkmips.syscall.private import build_private_input
+from prover.zkmips.syscall.private import build_private_input, private_input_trace
 from prover.zkmips.syscall.traces import syscall_traces
 from prover.zkmips.syscall.witness import SyscallWitness, syscall_witness
 
 
 def syscall_tables() -> list[Table]:
-    return [build_syscall(), build_syscall_io(), build_private_input(), build_syscall_const(),
-            build_syscall_kernel(), build_syscall_blob()]
+    """The Syscall tables of a segment (the ``private_input`` table is the run's, in the
+    memory proof: :func:`build_private_input`)."""
+    return [build_syscall(), build_syscall_io(), build_syscall_const(), build_syscall_kernel(), build_syscall_blob()]
 
 
 __all__ = ["build_syscall", "build_syscall_io", "build_private_input", "build_syscall_const", "build_syscall_kernel",
-           "build_syscall_blob", "blob_layout", "syscall_tables",
+           "build_syscall_blob", "blob_layout", "syscall_tables", "private_input_trace",
            "syscall_witness", "syscall_traces", "kernel_image", "kernel_cells", "expected_open_sums",
            "syscall_publics", "io_digest_limbs", "constant_syscalls", "SyscallWitness"]

@@ -8,13 +8,12 @@ import numpy as np
 from prover.zkmips import memory as M
 from prover.zkmips.alu_words import TraceFiller
 from prover.zkmips.syscall.blobs import blob_layout
-from prover.zkmips.syscall.cells import BLOB_TABLE, CONST_TABLE, IO_TABLE, KERNEL_TABLE, PRIVATE_TABLE, SYSCALL_TABLE
+from prover.zkmips.syscall.cells import BLOB_TABLE, CONST_TABLE, IO_TABLE, KERNEL_TABLE, SYSCALL_TABLE
 from prover.zkmips.syscall.constants import constant_syscalls
 from prover.zkmips.syscall.gadgets import _lt_witness
 from prover.zkmips.syscall.header import SELECTORS, build_syscall
 from prover.zkmips.syscall.io import IO_FLAGS, IO_KINDS, build_syscall_io
 from prover.zkmips.syscall.kernel import build_syscall_kernel
-from prover.zkmips.syscall.private import _private_trace
 from prover.zkmips.syscall.witness import SyscallWitness, _limbs
 
 
@@ -80,12 +79,10 @@ def syscall_traces(wit: SyscallWitness, accesses: dict[str, np.ndarray]) -> dict
         f = fillers[table]
         for c, cname in enumerate(M.ACCESS_WITNESS):
             f._columns[f._index[f"{name}_{cname}"], row] = witness[i, c]
-    # private input
-    priv = _private_trace(wit)
     const = np.zeros((M.table_height(len(constant_syscalls())), 1), np.uint32)
     for i, number in enumerate(constant_syscalls()):
         const[i, 0] = wit.const_counts.get(number, 0)
     blob = np.zeros((M.table_height(len(blob_layout().data)), 1), np.uint32)
     blob[: len(blob_layout().data), 0] = wit.blob_counts
-    return {SYSCALL_TABLE: header.finish(), IO_TABLE: io.finish(), PRIVATE_TABLE: priv, CONST_TABLE: const,
+    return {SYSCALL_TABLE: header.finish(), IO_TABLE: io.finish(), CONST_TABLE: const,
             KERNEL_TABLE: kern.finish(), BLOB_TABLE: blob}

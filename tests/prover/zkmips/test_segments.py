@@ -16,7 +16,9 @@ import vm
 from prover.errors import VerificationError
 from prover.security import INSECURE_FAST_TEST_PARAMS as FAST
 from prover.zkmips import segments as SG
-from prover.zkmips.segment_receipt import SegmentedReceipt, decode, prove_segmented, verify_segmented
+from prover.zkmips import syscall as S
+from prover.zkmips.segment_receipt import (SegmentedReceipt, decode, prove_segmented, segment_verifier_system,
+                                           verify_segmented)
 from prover.zkmips.spec import REGISTER_KEY_BASE
 from tests.prover.zkmips.io_guest import PRIVATE, PUBLIC, build_io_guest
 
@@ -151,3 +153,44 @@ def test_a_plan_that_misses_a_cell_is_refused_in_one_line(elf, monkeypatch):
     monkeypatch.setattr(SG, "_memory_keys", lambda rows, prog: honest(rows, prog)[1:])
     with pytest.raises(ValueError, match="not listed"):
         _prove(elf, PUBLIC, PRIVATE)
+
+
+def _forge_private_table(monkeypatch, forge) -> None:
+    """Let the coordinator build the memory proof's private table, then change it."""
+    honest = S.private_input_trace
+    col = {n: i for i, n in enumerate(S.build_private_input().main_names)}
+
+    def forged(wit):
+        trace = honest(wit).copy()
+        forge(trace, col, len(wit.private))
+        return trace
+
+    monkeypatch.setattr(S, "private_input_trace", forged)
+
+
+def test_the_private_input_is_the_runs_not_a_segments():
+    """The segments hold no private table: their reads go over the open ``private`` bus
+    to the memory proof's one table, so all of them read one input of one length."""
+    seg_system = segment_verifier_system()
+    assert S.PRIVATE_TABLE not in [t.name for t in seg_system.tables]
+    assert S.BUS_PRIVATE in seg_system.open_buses
+
+
+def test_a_memory_proof_with_another_private_byte_is_rejected(elf, monkeypatch):
+    def flip(trace, col, n):
+        trace[0, col["byte"]] ^= 1
+    _forge_private_table(monkeypatch, flip)
+    _rejected(_prove(elf, PUBLIC, PRIVATE), match="not one private input")
+
+
+def test_a_private_input_longer_than_a_segment_saw_is_rejected(elf, monkeypatch):
+    """The guest's read of fd 3 ends short at the input's end (6 bytes): a memory proof
+    whose private input goes on past that point has no end marker where the segment
+    looked it up."""
+    def lengthen(trace, col, n):
+        assert trace.shape[0] > n + 1
+        trace[n + 1] = trace[n]
+        trace[n + 1, col["pos"]] = n + 1
+        trace[n, col["eof"]], trace[n, col["byte"]], trace[n, col["mult"]] = 0, ord("!"), 0
+    _forge_private_table(monkeypatch, lengthen)
+    _rejected(_prove(elf, PUBLIC, PRIVATE), match="not one private input")

@@ -145,7 +145,8 @@ class Run:
         self.image = S.kernel_image(M.memory_image(self.program), self.program.end)
         self.wit = S.syscall_witness(self.records, PUBLIC, PRIVATE, self.program.end, self.result.journal)
         self.system = System([*D.memory_tables(self.image), D.build_accesses(), cpu_syscalls_table(),
-                              *S.syscall_tables(), lookup.build_byte(), lookup.build_range16()],
+                              *S.syscall_tables(), S.build_private_input(), lookup.build_byte(),
+                              lookup.build_range16()],
                              open_buses={BUS_INPUT, BUS_JOURNAL})
         self.pk = stark.setup(self.system, FAST)
 
@@ -166,7 +167,8 @@ class Run:
         traces = {M.IMAGE_TABLE: M.image_trace(self.image),
                   M.MEMORY_TABLE: D.segment_memory_trace(events.cells, check=check),
                   M.GLOBAL_MEMORY_TABLE: D.global_memory_trace(self.image, events.cells, check=check),
-                  D.ACCESS_TABLE: D.accesses_trace(drv), "cpu_syscalls": cpu, **S.syscall_traces(wit, mine)}
+                  D.ACCESS_TABLE: D.accesses_trace(drv), "cpu_syscalls": cpu, **S.syscall_traces(wit, mine),
+                  S.PRIVATE_TABLE: S.private_input_trace(wit)}
         return traces
 
     def publics(self, syscall=None):
@@ -232,7 +234,7 @@ def run(tmp_path_factory):
 
 
 def test_widths(run):
-    widths = {t.name: t.width for t in S.syscall_tables()}
+    widths = {t.name: t.width for t in [*S.syscall_tables(), S.build_private_input()]}
     assert widths[S.IO_TABLE] <= 32 and widths[S.PRIVATE_TABLE] == 5
 
 
