@@ -116,7 +116,7 @@ def verify_receipt(receipt: Path) -> dict:
 
 def start_workers(n: int, queue: str) -> list[subprocess.Popen]:
     env = {**os.environ, "ZKMIPS_BROKER_URL": BROKER}
-    threads = str(max(1, (os.cpu_count() or 1) // n))     # the cores shared among the workers
+    threads = str(max(1, (os.cpu_count() or 1) // n))       # the cores shared among the workers
     procs = [subprocess.Popen([sys.executable, "-m", "zkmips.cli", "worker", "prove-segments", "--queue", queue,
                                "--concurrency", "1", "--threads", threads], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, start_new_session=True) for _ in range(n)]
@@ -143,7 +143,7 @@ def run_case(tmp: Path, label: str, kib: int, extra: list[str], workers: int = 0
         extra = [*extra, "--distributed", "--queue", queue, "--broker", BROKER]
     try:
         row = {"case": label, "guest": f"{GUEST}-O2", "input_kib": kib, "options": " ".join(extra),
-               **_prove(elf, f"{kib}\n".encode(), receipt, extra, [p.pid for p in procs])}
+               **prove_receipt(elf, f"{kib}\n".encode(), receipt, extra, [p.pid for p in procs])}
     finally:
         stop_workers(procs)
     row.update(verify_receipt(receipt))

@@ -1,7 +1,7 @@
 """Real integer workloads of several million cycles proven end to end, as a user runs them.
 
 Each workload (hashing, sorting, compression, matrix code, parsing: guests/bench_*) is
-proven with ``zkmips prove`` (local process pool) and, with ``--distributed``, with
+proven with ``zkmips prove`` (local process pool) or, with ``--distributed``, with
 ``zkmips prove --distributed`` through RabbitMQ to two ``zkmips worker prove-segments``
 processes on this machine. Every receipt is checked as a client would:
 
@@ -12,7 +12,7 @@ processes on this machine. Every receipt is checked as a client would:
 
 Writes bench/results/workloads.json (cycles, segments, seconds, cycles/s, peak RSS of the
 whole process tree, receipt bytes, verify seconds). Usage:
-``python bench/workloads.py [--only hashing,sorting] [--distributed] [--scale 1.0]``.
+``python bench/workloads.py [--only hashing,sorting] [--distributed] [--scale 1.0] [--out F]``.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def run_workload(tmp: Path, name: str, scale: float, distributed: bool) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default=",".join(WORKLOADS), help="comma-separated workloads")
-    ap.add_argument("--distributed", action="store_true", help="also prove each through Celery with 2 workers")
+    ap.add_argument("--distributed", action="store_true", help="prove through Celery with 2 workers instead")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every workload's input size")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "workloads.json"))
     args = ap.parse_args(argv)
@@ -113,9 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as t:
         for name in names:
-            rows.append(run_workload(Path(t), name, args.scale, False))
-            if args.distributed:
-                rows.append(run_workload(Path(t), name, args.scale, True))
+            rows.append(run_workload(Path(t), name, args.scale, args.distributed))
     from prover.security import DEFAULT
     from prover.zkmips.segments import DEFAULT_SEGMENT_LOG
     report = {"preset": DEFAULT.name, "default_segment_log": DEFAULT_SEGMENT_LOG, "cores": os.cpu_count(),

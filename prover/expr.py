@@ -429,10 +429,9 @@ def evaluate(constraints: Sequence[Expr], env: Env, ext_columns: bool = False) -
     base ``[N]`` or extension ``[N, 4]`` (0-d / ``[4]`` for row-independent constraints).
     ``ext_columns`` says that ``env.column`` and ``env.selector`` return extension values
     (the verifier's out-of-domain evaluation)."""
-    order, roots = topo_order(constraints)
-    pos = {n.key: i for i, n in enumerate(order)}
+    order, roots, args = _plan(constraints)
     vals: list[_Val] = []
-    for n in order:
+    for n, ai in zip(order, args):
         op = n.op
         if op in COLUMN_KINDS:
             vals.append(_Val(np.asarray(env.column(op, *n.data), dtype=np.uint32), ext_columns or op == PERM))
@@ -449,24 +448,110 @@ def evaluate(constraints: Sequence[Expr], env: Env, ext_columns: bool = False) -
         elif op == EXT_CONST:
             vals.append(_Val(np.array(n.data, dtype=np.uint32), True))
         elif op == NEG:
-            x = vals[pos[n.args[0].key]]
+            x = vals[ai[0]]
             vals.append(_Val(field.ext_neg(x.a) if x.ext else field.neg(x.a), x.ext))
         else:
-            vals.append(_binop(op, vals[pos[n.args[0].key]], vals[pos[n.args[1].key]]))
+            vals.append(_binop(op, vals[ai[0]], vals[ai[1]]))
     return [(vals[r].a, vals[r].ext) for r in roots]
+
+
+# -- the verifier's out-of-domain evaluation: scalars as Python ints --------------------
+# At one point every value is one extension element; numpy's per-call overhead on
+# 4-element arrays would dominate, so the verifier folds the constraints with ints.
+_Scalar = "int | tuple[int, int, int, int]"
+_PLANS: dict[tuple[int, ...], tuple] = {}
+
+
+def _plan(constraints: Sequence[Expr]) -> tuple[list[Expr], list[int], list[tuple[int, ...]]]:
+    """topo_order of ``constraints`` with each node's argument positions, cached per
+    constraint list (a verifier checks many proofs of the same tables)."""
+    key = tuple(map(id, constraints))
+    hit = _PLANS.get(key)
+    if hit is None or len(hit[0]) != len(constraints) or any(a is not b for a, b in zip(hit[0], constraints)):
+        order, roots = topo_order(constraints)
+        pos = {n.key: i for i, n in enumerate(order)}
+        hit = (tuple(constraints), order, roots, [tuple(pos[a.key] for a in n.args) for n in order])
+        if len(_PLANS) >= 256:
+            _PLANS.clear()
+        _PLANS[key] = hit
+    return hit[1], hit[2], hit[3]
+
+
+def _xe(v) -> tuple[int, int, int, int]:
+    """An extension scalar from a uint32[4] (or [1, 4]) array."""
+    a = np.asarray(v).reshape(-1)
+    return (int(a[0]), int(a[1]), int(a[2]), int(a[3]))
+
+
+def _xadd(x, y):
+    if isinstance(x, int) and isinstance(y, int):
+        return (x + y) % P
+    if isinstance(x, int):
+        x, y = y, x
+    if isinstance(y, int):
+        return ((x[0] + y) % P, x[1], x[2], x[3])
+    return ((x[0] + y[0]) % P, (x[1] + y[1]) % P, (x[2] + y[2]) % P, (x[3] + y[3]) % P)
+
+
+def _xneg(x):
+    if isinstance(x, int):
+        return -x % P
+    return (-x[0] % P, -x[1] % P, -x[2] % P, -x[3] % P)
+
+
+def _xmul(x, y):
+    if isinstance(x, int) and isinstance(y, int):
+        return x * y % P
+    if isinstance(x, int):
+        x, y = y, x
+    if isinstance(y, int):
+        return (x[0] * y % P, x[1] * y % P, x[2] * y % P, x[3] * y % P)
+    a0, a1, a2, a3 = x
+    b0, b1, b2, b3 = y
+    w = field.W
+    return ((a0 * b0 + w * (a1 * b3 + a2 * b2 + a3 * b1)) % P,
+            (a0 * b1 + a1 * b0 + w * (a2 * b3 + a3 * b2)) % P,
+            (a0 * b2 + a1 * b1 + a2 * b0 + w * a3 * b3) % P,
+            (a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0) % P)
 
 
 def combine_at_point(constraints: Sequence[Expr], env: Env, alpha: np.ndarray) -> np.ndarray:
     """The verifier's folded constraint value ``sum_i alpha^i * C_i`` at one point, with
-    every column and selector given as an extension ``[4]`` (or ``[1, 4]``) value."""
-    acc = np.zeros(4, dtype=np.uint32)
-    power = field.ext_from_base(np.uint32(1))
-    for values, is_ext in evaluate(constraints, env, ext_columns=True):
-        v = np.asarray(values, dtype=np.uint32).reshape(-1)
-        v = v[:4] if is_ext else field.ext_from_base(v[0])
-        acc = field.ext_add(acc, field.ext_mul(power, v))
-        power = field.ext_mul(power, alpha)
-    return acc
+    every column and selector given as an extension ``[4]`` (or ``[1, 4]``) value.
+    The same values as :func:`evaluate` with ``ext_columns=True``, in exact integers."""
+    order, roots, args = _plan(constraints)
+    vals: list = []
+    for n, ai in zip(order, args):
+        op = n.op
+        if op in COLUMN_KINDS:
+            vals.append(_xe(env.column(op, *n.data)))
+        elif op in SELECTORS:
+            vals.append(_xe(env.selector(op)))
+        elif op == CONST:
+            vals.append(int(n.value) % P)
+        elif op == PUBLIC:
+            vals.append(int(env.publics[n.data[0]]) % P)
+        elif op == CHALLENGE:
+            vals.append(_xe(env.challenges[n.data[0]]))
+        elif op == EXT_PUBLIC:
+            vals.append(_xe(env.ext_publics[n.data[0]]))
+        elif op == EXT_CONST:
+            vals.append(tuple(int(v) % P for v in n.data))
+        elif op == NEG:
+            vals.append(_xneg(vals[ai[0]]))
+        elif op == ADD:
+            vals.append(_xadd(vals[ai[0]], vals[ai[1]]))
+        elif op == SUB:
+            vals.append(_xadd(vals[ai[0]], _xneg(vals[ai[1]])))
+        else:
+            vals.append(_xmul(vals[ai[0]], vals[ai[1]]))
+    a = _xe(alpha)
+    acc, power = 0, 1
+    for r in roots:
+        acc = _xadd(acc, _xmul(power, vals[r]))
+        power = _xmul(power, a)
+    acc = (acc, 0, 0, 0) if isinstance(acc, int) else acc
+    return np.array(acc, dtype=np.uint32)
 
 
 # -- back-end 1 (fast): a register program run by one numba interpreter ------------------

@@ -132,9 +132,33 @@ class ProvingKey:
 
 
 def _describe(system: System, params: FriParams, hiding: bool, pre_heights: Sequence[int | None]) -> bytes:
-    desc = {"system": system.describe(), "params": params.__dict__, "hiding": hiding,
+    desc = {"system": _derived(system, hiding)[1], "params": params.__dict__, "hiding": hiding,
             "pre_log_heights": list(pre_heights)}
     return json.dumps(desc, sort_keys=True, separators=(",", ":")).encode()
+
+
+_DERIVED: dict[tuple[int, bool], tuple[System, object, list[TableInfo]]] = {}
+
+
+def _derived(system: System, hiding: bool) -> tuple[System, object, list[TableInfo]]:
+    """What a key derives from its tables alone (description, LogUp layouts, compiled
+    constraints), once per system object: a verifier rebuilds the same keys for every
+    receipt it checks, and this is most of that work."""
+    hit = _DERIVED.get((id(system), hiding))
+    if hit is None or hit[0] is not system:
+        system.check_buses_arity()
+        infos = []
+        for t in system.tables:
+            if t.width == 0:
+                raise ValueError(f"table {t.name}: needs at least one main column")
+            lay = logup.layout(system, t, hiding)
+            cons = tuple(t.constraints) + lay.constraints
+            infos.append(TableInfo(t, lay, cons, E.compile_program(cons), max(E.max_degree(cons), 1)))
+        hit = (system, system.describe(), infos)
+        if len(_DERIVED) >= 32:
+            _DERIVED.clear()
+        _DERIVED[(id(system), hiding)] = hit
+    return hit
 
 
 def setup(system: System, params: FriParams = DEFAULT, hiding: bool | None = None) -> ProvingKey:
@@ -162,19 +186,13 @@ def verifying_key(system: System, params: FriParams, hiding: bool, pre_root: byt
     (heights ``pre_log_heights``): what :func:`setup` derives, rebuilt by a verifier that
     holds the root but not the preprocessed data (the tables' constraints never depend
     on that data, only the commitment does)."""
-    system.check_buses_arity()
     pre_log_heights = tuple(pre_log_heights)
     if len(pre_log_heights) != len(system.tables):
         raise ValueError("one preprocessed height per table is needed")
-    infos = []
+    infos = list(_derived(system, hiding)[2])
     for t, h in zip(system.tables, pre_log_heights):
-        if t.width == 0:
-            raise ValueError(f"table {t.name}: needs at least one main column")
         if (h is None) != (t.pre_width == 0):
             raise ValueError(f"table {t.name}: preprocessed height does not match its columns")
-        lay = logup.layout(system, t, hiding)
-        cons = tuple(t.constraints) + lay.constraints
-        infos.append(TableInfo(t, lay, cons, E.compile_program(cons), max(E.max_degree(cons), 1)))
     if (pre_root is None) != all(h is None for h in pre_log_heights):
         raise ValueError("a preprocessed root is needed exactly when a table has preprocessed columns")
     digest = keccak256(VK_DOMAIN + _describe(system, params, hiding, pre_log_heights) + (pre_root or b""))

@@ -244,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("--segment-log", type=int, metavar="K", help="segments of 2^K cycles (default: 18)")
-    p.add_argument("--workers", type=int, metavar="N", help="local processes proving segments (default: one per core)")
+    p.add_argument("--workers", type=int, metavar="N", help="local processes proving segments (default: one per two cores, each with two threads)")
     p.add_argument("--distributed", action="store_true",
                    help="send the segments to `zkmips worker prove-segments` processes through the broker")
     p.add_argument("--broker", metavar="URL", help="broker of --distributed (default: $ZKMIPS_BROKER_URL or the local RabbitMQ)")
