@@ -34,8 +34,8 @@ every example guest (``guests/build``, all optimisation levels) is in this set:
   (size >= 2), ioctl on fds 0..3 (ENOTTY), mmap2 (anonymous, not MAP_FIXED, length below
   2^28) and munmap (page-aligned address: a no-op), and the time calls
   (:data:`~prover.zkmips.syscall.kernel.TIME_CALLS`): clock_gettime, clock_gettime64,
-  gettimeofday, time and clock_getres_time64 (word-aligned buffer, the clock below 2^22
-  cycles, so the seconds are 0).
+  gettimeofday, time and clock_getres_time64 (word-aligned buffer, the run's cycle below
+  2^30: 10.7 guest seconds).
 * The fd table is assumed to be the initial one (fds 0..3); dup/dup2/dup3/close/fcntl are
   not provable, so no provable run edits it.
 
@@ -43,7 +43,7 @@ Refused (the builder says why): every call that fails with EFAULT (the proof's m
 every page mapped) and, in the kernel table, every error return except ioctl's ENOTTY
 (readlink/statx of other paths, EBADF, EINVAL, ENOMEM, ENOSYS of a non-anonymous mmap2);
 mmap2 with MAP_FIXED; getrandom beyond the stream the blob table holds; a brk growth after
-a shrink; a time call with an unaligned buffer, or at cycle 2^22 or later; the calls
+a shrink; a time call with an unaligned buffer, or at cycle 2^30 or later; the calls
 vm.syscalls implements but no table does (times, getrusage, writev, fcntl64, dup*, close,
 kill/tgkill).
 
@@ -162,21 +162,24 @@ Soundness argument (why the prover chooses no result)
       faults in the VM, and no provable call maps those pages again. (A guest that
       *does* touch unmapped memory is the CPU/memory design's known difference, not one
       these calls add.)
-    * Time calls: guest time is ``10 cyc`` ns where ``cyc`` is the syscall's clk (the
-      VM hands its handler ``cycles`` = the record's ``cycle`` = clk). The kernel row
-      proves ``ts = 8 cyc`` with ``cyc = cyc_lo + 2^16 cyc_hi < 2^22`` (range16, byte
-      check of ``cyc_hi + 192``), so ``cyc`` is the CPU's clk; ``ns`` (byte limbs, top one
-      below 3) satisfies ``ns = 10 cyc`` exactly (both sides far below p), so ``ns < 10^9``
-      and the seconds are 0; gettimeofday's ``usec = ns // 1000 = cyc // 100`` is ``uq``
-      with ``cyc = 100 uq + ur``, ``uq`` two bytes, ``ur < 100``. The buffer (a0 or a1,
+    * Time calls: guest time is ``10 cyc`` ns where ``cyc`` is the run's cycle of the call
+      (the VM hands its handler ``cycles`` = the record's ``cycle``). The kernel row
+      proves ``ts = 8 (cyc - clk_offset)`` with ``cyc = cyc_lo + 2^16 cyc_hi < 2^30``
+      (range16 of both and of ``4 cyc_hi``), so ``cyc`` is the CPU's clk plus the cycles
+      before the segment. It splits ``cyc = 10^8 sec + cr`` with ``sec <= 10`` and
+      ``0 <= cr < 10^8`` (``cr + crd = 10^8 - 1``, both in byte limbs): ``sec`` is the
+      seconds, ``ns = 10 cr`` (byte limbs, top one below 60) the nanoseconds, and
+      gettimeofday's ``usec = cr // 100`` is ``uq`` with ``cr = 100 uq + ur``, ``uq`` three
+      bytes, ``ur < 100``. Every side of these equations stays below 1.7 * 10^9 < p, so
+      they hold over the integers. The buffer (a0 or a1,
       pinned per selector) is word-aligned (``bl0 = bl1 = 0``) with word key ``key0``,
       ``key0 + 3 < 2^30`` (a RAM key: no register is written); ``tnz`` is 1 exactly when
       the pointer is non-zero (forced 1 for clock_gettime/clock_gettime64, whose NULL is
       an EFAULT the builder refuses). Word ``j`` of the struct is written at ``key0 + j``,
       ``ts + SLOT_MEMORY``, with multiplicity ``tnz`` for ``j`` below the call's word
-      count (2, 4, 2, 1, 4), its limbs pinned by the selector: ``[0, ns]``,
-      ``[0, 0, ns, 0]``, ``[0, uq]``, ``[0]``, ``[0, 0, 10, 0]``. v0 = 0 (time()'s
-      seconds), a3 = 0.
+      count (2, 4, 2, 1, 4), its limbs pinned by the selector: ``[sec, ns]``,
+      ``[sec, 0, ns, 0]``, ``[sec, uq]``, ``[sec]``, ``[0, 0, 10, 0]``. v0 = ``sec`` for
+      time(), 0 for the others; a3 = 0.
     * exit: the ``halted`` cell must be 0 before (no second exit) and the count of exit
       rows is 1, so ``exit_code`` is the low byte of a0 of the one exit.
     * Binding the claim: the open-bus totals are checked against values the verifier

@@ -36,13 +36,17 @@ _BUF_ARG = {"getrlimit": "a1", "readlink": "a1", "fstat64": "a1", "getrandom": "
             "sysinfo": "a0", "getcwd": "a0", "fstatat64": "a2", "prlimit64": "a3", "statx": "arg5"}
 #: The time calls: (buffer argument, words written). They write their struct's words
 #: directly (word-aligned buffer), each at ``ts + SLOT_MEMORY``; guest time is ``10 cyc`` ns
-#: with ``cyc = ts / 8 < 2^22``, so the seconds are always 0 (below 10^9 ns).
+#: for the run's cycle ``cyc < 2^30``: ``sec = cyc // 10^8``, ``nsec = 10 (cyc % 10^8)``.
 TIME_CALLS = {"clock_gettime": ("a1", 2), "clock_gettime64": ("a1", 4), "gettimeofday": ("a0", 2),
               "time": ("a0", 1), "clock_getres_time64": ("a1", 4)}
 #: Time calls whose pointer may be NULL (then nothing is written); the others need one.
 TIME_OPTIONAL = ("gettimeofday", "time", "clock_getres_time64")
-#: ``cyc = ts / TS_PER_CYCLE`` of a time call stays below this (the builder refuses more).
-TIME_CYCLE_LIMIT = 1 << 22
+#: The run's cycle of a time call stays below this (the builder refuses more): 2^30 cycles
+#: are 10.7 guest seconds, so ``sec <= 10``.
+TIME_CYCLE_LIMIT = 1 << 30
+#: Cycles per guest second (10 ns each).
+CYCLES_PER_SECOND = 10**9 // CLOCK_NS_PER_CYCLE
+TIME_MAX_SECONDS = (TIME_CYCLE_LIMIT - 1) // CYCLES_PER_SECOND
 #: Calls whose path argument must equal a blob: (argument, blob).
 _PATH_ARG = {"readlink": ("a0", "proc_self_exe"), "statx": ("a1", "nul"), "fstatat64": ("a1", "nul")}
 _FD_CALLS = ("statx", "fstat64", "fstatat64", "ioctl")       # a0 is an fd in 0..3
@@ -252,24 +256,36 @@ def build_syscall_kernel() -> Table:
     t.assert_zero(s_tw * (key0 + 3 - tk_lo - tk_hi * 65536))
     for v in (tk_lo, tk_hi, tk_hi * 4):
         t.send(BUS_RANGE16, [v], s_tw)
-    # cyc = clk_offset + ts / 8 < 2^22 (the run's cycle: the segment's clk plus the cycles
-    # before it), ns = 10 cyc < 2^26 < 10^9 (sec = 0), usec = cyc // 100 = uq:
-    # cyc = 100 uq + ur with ur < 100; everything exact in the field
+    # cyc = clk_offset + ts / 8 < 2^30 (the run's cycle: the segment's clk plus the cycles
+    # before it; range16 of cyc_lo, cyc_hi and 4 cyc_hi). Guest time 10 cyc ns, split as
+    # cyc = 10^8 sec + cr with sec <= 10 and 0 <= cr < 10^8 (cr + crd = 10^8 - 1, both
+    # byte limbs, top ones below 6): nsec = 10 cr < 10^9 (ns limbs, top one below 60),
+    # usec = cr // 100 = uq: cr = 100 uq + ur with ur < 100. Every side of every equation
+    # stays below 1.2 * 10^9 < p, so each holds over the integers and fixes its unknowns.
     cyc = cyc_lo + cyc_hi * 65536
     t.assert_zero(s_tw * (ts - (cyc - clk_offset) * TS_PER_CYCLE))
-    t.send(BUS_RANGE16, [cyc_lo], s_tw)
-    _below(t, checks, cyc_hi, TIME_CYCLE_LIMIT >> 16, s_tw)
+    for v in (cyc_lo, cyc_hi, cyc_hi * ((1 << 32) // TIME_CYCLE_LIMIT)):     # cyc_hi < 2^30 / 2^16
+        t.send(BUS_RANGE16, [v], s_tw)
+    sec = t.main("sec")
+    _below(t, checks, sec, TIME_MAX_SECONDS + 1, s_tw)
+    cr, crd = _word_cols(t, "cr"), _word_cols(t, "crd")
+    for limbs in (cr, crd):
+        checks += [(limbs[0], s_tw), (limbs[1], s_tw), (limbs[2], s_tw)]
+        _below(t, checks, limbs[3], ((CYCLES_PER_SECOND - 1) >> 24) + 1, s_tw)
+    t.assert_zero(s_tw * (word_value(cr) + word_value(crd) - (CYCLES_PER_SECOND - 1)))
+    t.assert_zero(s_tw * (cyc - sec * CYCLES_PER_SECOND - word_value(cr)))
     ns = _word_cols(t, "ns")
-    t.assert_zero(s_tw * (word_value(ns) - cyc * CLOCK_NS_PER_CYCLE))
+    t.assert_zero(s_tw * (word_value(ns) - word_value(cr) * CLOCK_NS_PER_CYCLE))
     checks += [(ns[0], s_tw), (ns[1], s_tw), (ns[2], s_tw)]
-    _below(t, checks, ns[3], (TIME_CYCLE_LIMIT * CLOCK_NS_PER_CYCLE >> 24) + 1, s_tw)
-    uq = t.mains("uq_0", "uq_1")
-    t.assert_zero(s_tw * (cyc - (lift(uq[0]) + lift(uq[1]) * 256) * 100 - ur))
-    checks += [(uq[0], s_tw), (uq[1], s_tw)]
+    _below(t, checks, ns[3], ((10**9 - 1) >> 24) + 1, s_tw)
+    uq = t.mains("uq_0", "uq_1", "uq_2")
+    t.assert_zero(s_tw * (word_value(cr) - (lift(uq[0]) + lift(uq[1]) * 256 + lift(uq[2]) * 65536) * 100 - ur))
+    checks += [(uq[0], s_tw), (uq[1], s_tw), (uq[2], s_tw)]
     _below(t, checks, ur, 100, s_tw)
     zero = [0, 0, 0, 0]
-    tvals = {"clock_gettime": [zero, list(ns)], "clock_gettime64": [zero, zero, list(ns), zero],
-             "gettimeofday": [zero, [uq[0], uq[1], 0, 0]], "time": [zero],
+    secw = [sec, 0, 0, 0]
+    tvals = {"clock_gettime": [secw, list(ns)], "clock_gettime64": [secw, zero, list(ns), zero],
+             "gettimeofday": [secw, [uq[0], uq[1], uq[2], 0]], "time": [secw],
              "clock_getres_time64": [zero, zero, [CLOCK_NS_PER_CYCLE, 0, 0, 0], zero]}
     assert all(len(tvals[c]) == nw for c, (_, nw) in TIME_CALLS.items())
     for j in range(4):
@@ -283,8 +299,9 @@ def build_syscall_kernel() -> Table:
         acc = M.memory_access(t, f"tw{j}", key0 + j, tw, ts + SLOT_MEMORY, 1, tm, check_gap_hi=False)
         checks.append((acc.gap_hi, tm))
 
-    # results (the time calls return 0: time()'s seconds)
+    # results (time() returns the seconds, the other time calls 0)
     res = {c: [0, 0, 0, 0] for c in KERNEL_CALLS}
+    res["time"] = secw
     res["readlink"] = [n, 0, 0, 0]
     res["getrandom"] = list(a1)
     res["getcwd"] = [layout.size["cwd"], 0, 0, 0]

@@ -24,7 +24,7 @@ from prover.zkmips.syscall.constants import constant_syscalls
 from prover.zkmips.syscall.gadgets import _lt_witness
 from prover.zkmips.syscall.kernel import (
     _ANON_BIT, _ANON_BYTE, _BUF_ARG, _FD_CALLS, _FIXED_BIT, _FIXED_BYTE, _PATH_ARG, KERNEL_CALLS, MMAP_LENGTH_LIMIT,
-    TIME_CALLS, TIME_CYCLE_LIMIT,
+    CYCLES_PER_SECOND, TIME_CALLS, TIME_CYCLE_LIMIT,
 )
 from vm.boot import MMAP_TOP, page_align_up
 from vm.layout import PAGE_SIZE, TLS
@@ -277,21 +277,32 @@ def _inv(v: int) -> int:
     return pow(v, F.P - 2, F.P) if v else 0
 
 
+def time_columns(cyc: int) -> dict[str, int]:
+    """The kernel row's clock columns at the run's cycle ``cyc`` (kernel.py, time calls):
+    ``cyc = 10^8 sec + cr``, ``nsec = 10 cr``, ``usec = cr // 100 = uq``."""
+    sec, cr = divmod(cyc, CYCLES_PER_SECOND)
+    cols = {"cyc_lo": cyc & 0xFFFF, "cyc_hi": cyc >> 16, "sec": sec, "ur": cr % 100}
+    for name, v in (("cr", cr), ("crd", CYCLES_PER_SECOND - 1 - cr), ("ns", cr * CLOCK_NS_PER_CYCLE)):
+        cols.update({f"{name}_{j}": b for j, b in enumerate(_limbs(v))})
+    cols.update({f"uq_{j}": (cr // 100 >> (8 * j)) & 0xFF for j in range(3)})
+    return cols
+
+
 def _time_row(rec: SyscallRecord, ts: int, k: dict, buf: int, i: int, access) -> int:
     """The columns and word writes of a time call (clock_gettime, clock_gettime64,
     gettimeofday, time, clock_getres_time64); returns v0. Refuses a buffer that is not
-    word-aligned, one at the top of memory, a cycle >= 2^22 (so the seconds are 0)."""
+    word-aligned, one at the top of memory, a cycle >= 2^30 (10.7 guest seconds)."""
     name = rec.name
     cyc = rec.cycle                        # the run's cycle (the segment's clk + its offset)
-    ns = cyc * CLOCK_NS_PER_CYCLE
-    if cyc >= TIME_CYCLE_LIMIT or ns >= 10**9:
-        raise not_provable(rec, f" (cycle {cyc} >= {TIME_CYCLE_LIMIT}: the proven clock stays below 2^22 cycles)")
+    if cyc >= TIME_CYCLE_LIMIT:
+        raise not_provable(rec, f" (cycle {cyc} >= 2^30: the proven clock stops at 2^30 cycles)")
+    sec, ns = divmod(cyc * CLOCK_NS_PER_CYCLE, 10**9)
     if buf & 3:
         raise not_provable(rec, f" (its buffer 0x{buf:08x} is not 4-byte aligned)")
     if (buf >> 2) + 3 >= 1 << 30:
         raise not_provable(rec, f" (its buffer 0x{buf:08x} is at the top of memory)")
-    values = {"clock_gettime": [0, ns], "clock_gettime64": [0, 0, ns, 0],
-              "gettimeofday": [0, (ns // 1000) % 10**6], "time": [0],
+    values = {"clock_gettime": [sec, ns], "clock_gettime64": [sec, 0, ns, 0],
+              "gettimeofday": [sec, ns // 1000], "time": [sec],
               "clock_getres_time64": [0, 0, CLOCK_NS_PER_CYCLE, 0]}[name]
     words = values if buf else []              # a NULL pointer: the values' columns, no write
     if not buf and name in ("clock_gettime", "clock_gettime64"):
@@ -304,15 +315,13 @@ def _time_row(rec: SyscallRecord, ts: int, k: dict, buf: int, i: int, access) ->
     for j, b in enumerate(_limbs(buf)):
         k[f"buf_{j}"] = b
     k.update(bq=(buf & 0xFF) >> 2, tnz=int(buf != 0), tinv=_inv(sum(_limbs(buf))),
-             tk_lo=(key0 + 3) & 0xFFFF, tk_hi=(key0 + 3) >> 16, cyc_lo=cyc & 0xFFFF, cyc_hi=cyc >> 16,
-             ur=cyc % 100, uq_0=(cyc // 100) & 0xFF, uq_1=(cyc // 100) >> 8)
-    k.update({f"ns_{j}": b for j, b in enumerate(_limbs(ns))})
+             tk_lo=(key0 + 3) & 0xFFFF, tk_hi=(key0 + 3) >> 16, **time_columns(cyc))
     for j, v in enumerate(values):
         k.update({f"tw{j}_{limb}": b for limb, b in enumerate(_limbs(v))})
     for j, v in enumerate(words):
         k[f"tm{j}"] = 1
         access(i, f"tw{j}", key0 + j, ts + SLOT_MEMORY, v, True, KERNEL_TABLE)
-    return ns // 10**9 if name == "time" else 0
+    return sec if name == "time" else 0
 
 
 def _kernel_row(rec: SyscallRecord, ts: int, state: dict, wit: SyscallWitness, access) -> tuple[int, int]:

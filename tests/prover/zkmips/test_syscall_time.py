@@ -18,6 +18,8 @@ from tests.prover.zkmips.test_syscall_kernel import (
 )
 from vm.executor import Executor
 from vm.syscall_log import SyscallLog
+from prover.field import P
+from prover.zkmips.syscall.witness import time_columns
 from vm.syscalls import CLOCK_NS_PER_CYCLE
 
 GUEST = SYS6 + r"""
@@ -102,12 +104,10 @@ def _later_clock(wit, shift_offset: bool):
     i = _kidx(wit, "clock_gettime")
     k = wit.kernel[i]
     cyc = k["cyc_lo"] + 65536 * k["cyc_hi"] + 1
-    ns = cyc * CLOCK_NS_PER_CYCLE
-    k.update(cyc_lo=cyc & 0xFFFF, cyc_hi=cyc >> 16, ur=cyc % 100, uq_0=(cyc // 100) & 0xFF, uq_1=(cyc // 100) >> 8)
-    k.update({f"ns_{l}": (ns >> (8 * l)) & 0xFF for l in range(4)})
+    k.update(time_columns(cyc))
     if shift_offset:
         k["clk_offset"] += 1
-    _set_tw(wit, i, 1, ns)
+    _set_tw(wit, i, 1, (cyc % 10**8) * CLOCK_NS_PER_CYCLE)
 
 
 def _forge_nsec_cycle(wit):
@@ -128,19 +128,35 @@ def _forge_sec(name, j):
     return forge
 
 
+def _usec(k) -> int:
+    return k["uq_0"] + 256 * k["uq_1"] + 65536 * k["uq_2"]
+
+
 def _forge_usec(wit):
     """usec one more (the quotient columns follow; the remainder goes below 0)."""
     i = _kidx(wit, "gettimeofday")
     k = wit.kernel[i]
-    q = k["uq_0"] + 256 * k["uq_1"] + 1
-    k.update(uq_0=q & 0xFF, uq_1=q >> 8, ur=(k["ur"] - 100) % (2**31 - 2**27 + 1))
+    q = _usec(k) + 1
+    k.update(uq_0=q & 0xFF, uq_1=(q >> 8) & 0xFF, uq_2=q >> 16, ur=(k["ur"] - 100) % P)
     _set_tw(wit, i, 1, q)
 
 
 def _forge_usec_word_only(wit):
     i = _kidx(wit, "gettimeofday")
-    k = wit.kernel[i]
-    _set_tw(wit, i, 1, k["uq_0"] + 256 * k["uq_1"] + 1)
+    _set_tw(wit, i, 1, _usec(wit.kernel[i]) + 1)
+
+
+def _forge_second_for_remainder(name, j):
+    """One more second and 10^8 cycles less remainder, the same cycle (cyc = 10^8 sec + cr
+    still holds in the field): the remainder goes below 0, which its limbs cannot hold."""
+    def forge(wit):
+        i = _kidx(wit, name)
+        k = wit.kernel[i]
+        cr = (sum(k[f"cr_{l}"] << (8 * l) for l in range(4)) - 10**8) % P
+        k["sec"] += 1
+        k.update({f"cr_{l}": (cr >> (8 * l)) & 0xFF for l in range(4)})
+        _set_tw(wit, i, j, k["sec"])
+    return forge
 
 
 def _forge_address(name):
@@ -183,6 +199,8 @@ FORGERIES = {
     "clock_gettime: a later clock": _forge_nsec_cycle,
     "clock_gettime: a later clock by another clk_offset": _forge_nsec_offset,
     "clock_gettime: a nonzero sec": _forge_sec("clock_gettime", 0),
+    "clock_gettime: one more second, 10^8 cycles less remainder": _forge_second_for_remainder("clock_gettime", 0),
+    "time: one more second, 10^8 cycles less remainder": _forge_second_for_remainder("time", 0),
     "clock_gettime64: a nonzero sec (high word)": _forge_sec("clock_gettime64", 1),
     "clock_gettime64: a nonzero pad": _forge_sec("clock_gettime64", 3),
     "gettimeofday: a nonzero sec": _forge_sec("gettimeofday", 0),
@@ -241,3 +259,71 @@ def test_glibc_clock_calls_are_provable(compile_c):
     assert wit.publics[0] == res.exit_code == 0
     assert sum(bool(k.get(f"is_{n}")) for k in wit.kernel for n in TIME_NAMES) == \
         sum(r.name in TIME_NAMES for r in log.records)
+
+
+# ----------------------------------------------------------------------------- the clock past 2^22 cycles
+@pytest.mark.parametrize("cyc", [0, 1, 99, 12_345_678, (1 << 22) + 7, 10**8 - 1, 10**8, 3 * 10**8 + 123_456_789 % 10**8,
+                                 (1 << 30) - 1])
+def test_time_columns_are_what_the_vm_answers(cyc):
+    """The kernel row's clock columns give the struct words vm.syscalls writes at any
+    cycle the proof supports (seconds included), and satisfy the row's equations."""
+    import struct
+    from vm.syscalls import Kernel
+
+    class Mem:
+        def __init__(self):
+            self.data = {}
+
+        def write(self, addr, b):
+            self.data[addr] = bytes(b)
+
+        def write_u32(self, addr, v):
+            self.data[addr] = struct.pack("<I", v)
+
+    c = time_columns(cyc)
+    word = lambda name: sum(c[f"{name}_{j}"] << (8 * j) for j in range(4))   # noqa: E731
+    sec, cr, ns = c["sec"], word("cr"), word("ns")
+    usec = c["uq_0"] + 256 * c["uq_1"] + 65536 * c["uq_2"]
+    assert c["cyc_lo"] + 65536 * c["cyc_hi"] == cyc == 10**8 * sec + cr and sec <= 10
+    assert cr + word("crd") == 10**8 - 1 and ns == 10 * cr and cr == 100 * usec + c["ur"] and c["ur"] < 100
+    assert c["cr_3"] < 6 and c["crd_3"] < 6 and c["ns_3"] < 60
+    k, mem = Kernel(), Mem()
+    k.sys_clock_gettime(mem, cyc, 1, 0x100)
+    k.sys_clock_gettime64(mem, cyc, 0, 0x200)
+    k.sys_gettimeofday(mem, cyc, 0x300, 0)
+    assert k.sys_time(mem, cyc, 0x400) == sec
+    assert mem.data[0x100] == struct.pack("<II", sec, ns)
+    assert mem.data[0x200] == struct.pack("<IIII", sec, 0, ns, 0)
+    assert mem.data[0x300] == struct.pack("<II", sec, usec)
+    assert mem.data[0x400] == struct.pack("<I", sec)
+
+
+LATE_CLOCK = r"""
+#include <stdio.h>
+#include <sys/time.h>
+#include <time.h>
+int main(void) {
+  volatile unsigned x = 0;
+  for (unsigned i = 0; i < 1100000; i++) x += i;                 /* past cycle 2^22 */
+  struct timespec ts;
+  struct timeval tv;
+  time_t t = time(NULL);
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  gettimeofday(&tv, NULL);
+  printf("%ld %ld %ld %ld %ld %u\n", (long)t, (long)ts.tv_sec, ts.tv_nsec, (long)tv.tv_sec, (long)tv.tv_usec, x);
+  return 0;
+}
+"""
+
+
+@pytest.mark.slow
+def test_a_clock_read_after_cycle_2_22_is_proven(compile_c):
+    """A glibc program that reads the clock after 2^22 cycles: the segmented receipt
+    verifies and claims the VM's journal (make test-all: about 4.4 M cycles)."""
+    from prover.security import INSECURE_FAST_TEST_PARAMS as FAST
+    from prover.zkmips.segment_receipt import prove_segmented, verify_segmented
+    elf = compile_c(LATE_CLOCK).read_bytes()
+    res = vm.execute(elf, b"", b"")
+    assert res.cycles > 1 << 22
+    claim = verify_segmented(prove_segmented(elf, params=FAST, segment_log=20).encode(), allow_insecure=True)
+    assert claim.journal == res.journal and claim.exit_code == 0
