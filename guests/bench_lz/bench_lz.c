@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "zkmips.h"
+
 #define WINDOW 4096
 #define MIN_MATCH 3
 #define MAX_MATCH 258
@@ -24,10 +26,7 @@ static uint32_t rng_state = 2463534242u;
 
 static uint32_t next_random(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 17;
-    rng_state ^= rng_state << 5;
-    return rng_state;
+    return zkm_xorshift32(&rng_state);
 }
 
 /* Words drawn with a skewed distribution, with punctuation and the odd number: text

@@ -8,14 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "zkmips.h"
+
 static uint32_t rng_state = 88172645u;
 
 static uint32_t next_random(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 17;
-    rng_state ^= rng_state << 5;
-    return rng_state;
+    return zkm_xorshift32(&rng_state);
 }
 
 /* ------------------------------------------------------------------ generator */

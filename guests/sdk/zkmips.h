@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/types.h>
@@ -119,6 +120,17 @@ static inline void zkm_log(const char *fmt, ...)
     va_start(ap, fmt);
     vdprintf(ZKM_FD_LOG, fmt, ap);
     va_end(ap);
+}
+
+/* Marsaglia's xorshift32: a deterministic pseudo-random stream for generated workloads
+ * (the VM has no entropy a proof could rely on). *state must start non-zero. */
+static inline uint32_t zkm_xorshift32(uint32_t *state)
+{
+    uint32_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return *state = x;
 }
 
 #endif /* ZKMIPS_H */
