@@ -47,6 +47,8 @@ bench: setup guests
 	$(PY) bench/vm.py
 	$(PY) bench/stark.py
 	$(PY) bench/prove.py
+	$(PY) bench/workloads.py
+	$(PY) bench/workloads.py --only hashing --distributed --out bench/results/workloads-distributed.json
 
 clean:
 	$(MAKE) -s -C guests clean

@@ -3,9 +3,10 @@ conjectured bits) preset, as a user runs them (`zkmips prove`), on this machine.
 
 Experiments (``--sets``, comma-separated):
 
-* ``segments``: one program at several segment sizes (``--segment-logs``), two local
-  processes: speed and memory against segment size;
-* ``cores``: the same program with one and with two local processes;
+* ``segments``: one program at several segment sizes (``--segment-logs``), the default
+  local processes: speed and memory against segment size;
+* ``cores``: the same program on one core (``taskset``, one numba thread), and on two
+  cores with one process (two threads) and with two processes (one thread each);
 * ``celery``: the same program through RabbitMQ with one and with two
   ``zkmips worker prove-segments`` processes on this machine (``--distributed``);
 * ``long``: a longer run (``--long-kib``) at the default segment size.
@@ -81,13 +82,19 @@ class TreeMemory:
         self._thread.join()
 
 
-def prove_receipt(elf: Path, public: bytes, receipt: Path, extra: list[str], watch: list[int]) -> dict:
+def prove_receipt(elf: Path, public: bytes, receipt: Path, extra: list[str], watch: list[int],
+                  one_core: bool = False) -> dict:
+    """Run ``zkmips prove`` (on CPU 0 only, one numba thread, with ``one_core``)."""
     inp = receipt.with_suffix(".in")
     inp.write_bytes(public)
     cmd = [sys.executable, "-m", "zkmips.cli", "prove", str(elf), "--input", str(inp), "-o", str(receipt),
            "--json", "-q", *extra]
+    env = dict(os.environ)
+    if one_core:
+        cmd = ["taskset", "-c", "0", *cmd]
+        env["NUMBA_NUM_THREADS"] = "1"
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=env)
     with TreeMemory([proc.pid, *watch]) as mem:
         out, err = proc.communicate()
     seconds = time.perf_counter() - start
@@ -133,7 +140,7 @@ def stop_workers(procs: list[subprocess.Popen]) -> None:
         p.wait()
 
 
-def run_case(tmp: Path, label: str, kib: int, extra: list[str], workers: int = 0) -> dict:
+def run_case(tmp: Path, label: str, kib: int, extra: list[str], workers: int = 0, one_core: bool = False) -> dict:
     elf = ROOT / "guests" / "build" / f"{GUEST}-O2.elf"
     receipt = tmp / f"{label}.receipt"
     procs: list[subprocess.Popen] = []
@@ -143,7 +150,7 @@ def run_case(tmp: Path, label: str, kib: int, extra: list[str], workers: int = 0
         extra = [*extra, "--distributed", "--queue", queue, "--broker", BROKER]
     try:
         row = {"case": label, "guest": f"{GUEST}-O2", "input_kib": kib, "options": " ".join(extra),
-               **prove_receipt(elf, f"{kib}\n".encode(), receipt, extra, [p.pid for p in procs])}
+               **prove_receipt(elf, f"{kib}\n".encode(), receipt, extra, [p.pid for p in procs], one_core)}
     finally:
         stop_workers(procs)
     row.update(verify_receipt(receipt))
@@ -169,12 +176,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         if "segments" in sets:
-            results["segments"] = [run_case(tmp, f"seg{k}", args.kib, ["--segment-log", str(k), "--workers", "2"])
+            results["segments"] = [run_case(tmp, f"seg{k}", args.kib, ["--segment-log", str(k)])
                                    for k in (int(x) for x in args.segment_logs.split(","))]
         if "cores" in sets:
-            results["cores"] = [run_case(tmp, f"cores{n}", args.kib,
-                                         ["--segment-log", str(DEFAULT_SEGMENT_LOG), "--workers", str(n)])
-                                for n in (1, 2)]
+            seg = ["--segment-log", str(DEFAULT_SEGMENT_LOG)]
+            results["cores"] = [run_case(tmp, "1core", args.kib, [*seg, "--workers", "1"], one_core=True),
+                                *(run_case(tmp, f"2cores-{n}proc", args.kib, [*seg, "--workers", str(n)])
+                                  for n in (1, 2))]
         if "celery" in sets:
             results["celery"] = [run_case(tmp, f"celery{n}", args.kib, ["--segment-log", str(DEFAULT_SEGMENT_LOG)],
                                           workers=n) for n in (1, 2)]
