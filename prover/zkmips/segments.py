@@ -38,6 +38,8 @@ import io
 import json
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence
@@ -372,6 +374,20 @@ def use_threads(threads: int) -> None:
     numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
 
 
+def _pool_process_init(threads: int, parent: int) -> None:
+    """A pool process: its share of the cores, and an exit when the coordinator dies
+    (killed, it cannot shut the pool down, and idle pool processes would otherwise live
+    on holding a program's keys)."""
+    use_threads(threads)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="exit-with-parent").start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
 class LocalRunner:
     """Segments on a pool of local processes (``processes=1``: in this process; default
     :func:`default_processes`). The
@@ -394,8 +410,8 @@ class LocalRunner:
         if self._pool is None:
             # spawn, not fork: a forked child would inherit numba's worker threads mid-state
             self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=use_threads,
-                                             initargs=(threads_per_process(self.processes),))
+                                             initializer=_pool_process_init,
+                                             initargs=(threads_per_process(self.processes), os.getpid()))
         results: list[bytes | None] = [None] * len(payloads)
         futures = {self._pool.submit(run_task, phase, p): i for i, p in enumerate(payloads)}
         try:

@@ -325,5 +325,5 @@ def test_a_clock_read_after_cycle_2_22_is_proven(compile_c):
     elf = compile_c(LATE_CLOCK).read_bytes()
     res = vm.execute(elf, b"", b"")
     assert res.cycles > 1 << 22
-    claim = verify_segmented(prove_segmented(elf, params=FAST, segment_log=20).encode(), allow_insecure=True)
+    claim = verify_segmented(prove_segmented(elf, params=FAST, segment_log=19).encode(), allow_insecure=True)
     assert claim.journal == res.journal and claim.exit_code == 0
