@@ -155,7 +155,7 @@ def _derived(system: System, hiding: bool) -> tuple[System, object, list[TableIn
             cons = tuple(t.constraints) + lay.constraints
             infos.append(TableInfo(t, lay, cons, E.compile_program(cons), max(E.max_degree(cons), 1)))
         hit = (system, system.describe(), infos)
-        if len(_DERIVED) >= 32:
+        if len(_DERIVED) >= 8:          # (a system holds its preprocessed columns)
             _DERIVED.clear()
         _DERIVED[(id(system), hiding)] = hit
     return hit
