@@ -49,6 +49,9 @@ MAGIC = b"ZKMS"
 VERSION = 1
 MAX_SEGMENT_PROOFS = M.MAX_SEGMENTS - 1
 MAX_RECEIPT_BYTES = 1 << 34
+#: A run's cycles stay below p: the kernel row's clock, ``ts = 8 (cyc - clk_offset)`` in the
+#: field, then has no second solution ``cyc - p`` (docs/segments.md, "The exit and the clock").
+MAX_RUN_CYCLES = F.P
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,8 @@ def verify_segmented(data: bytes, expected_image_id: bytes | None = None, *, all
         raise VerificationError("the image id does not match the receipt's verifying keys")
     if expected_image_id is not None and claim.image_id != bytes(expected_image_id):
         raise VerificationError(f"image id {claim.image_id.hex()} is not the expected {bytes(expected_image_id).hex()}")
+    if claim.cycles >= MAX_RUN_CYCLES:
+        raise VerificationError(f"a receipt covers fewer than {MAX_RUN_CYCLES} cycles")
     if rec.input_read > len(claim.input):
         raise VerificationError("the receipt says more input was read than the claim holds")
     mem_proof = _decode_proof(rec.memory_proof, mem_vk, "the memory proof")
@@ -210,7 +215,7 @@ def prove_segmented(elf: bytes, public_input: bytes = b"", private_input: bytes 
     key = SG.segment_keys(elf, params)
     report("execute", 0, 1)
     run = SG.plan_segments(key, public_input, private_input, min(1 << segment_log, SG.MAX_SEGMENT_CYCLES),
-                           max_cycles)
+                           min(max_cycles, MAX_RUN_CYCLES - 1))
     claim = Claim(key.image_id, bytes(public_input), bytes(run.result.journal), run.result.exit_code,
                   run.result.cycles)
     own_runner = runner is None

@@ -194,3 +194,9 @@ def test_a_private_input_longer_than_a_segment_saw_is_rejected(elf, monkeypatch)
         trace[n, col["eof"]], trace[n, col["byte"]], trace[n, col["mult"]] = 0, ord("!"), 0
     _forge_private_table(monkeypatch, lengthen)
     _rejected(_prove(elf, PUBLIC, PRIVATE), match="not one private input")
+
+
+def test_a_claim_of_p_cycles_or_more_is_rejected(receipt):
+    """The kernel row's clock equation holds in the field; below p cycles it has one solution."""
+    from prover.field import P
+    _rejected(dataclasses.replace(receipt, claim=dataclasses.replace(receipt.claim, cycles=P)), match="fewer than")
