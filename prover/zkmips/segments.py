@@ -79,10 +79,10 @@ MAX_SEGMENT_CYCLES = (1 << 21) - 2
 DEFAULT_SEGMENT_LOG = 18
 #: The register-space cells every segment lists: the state vector and the kernel cells.
 REGISTER_KEYS = REGISTER_KEY_BASE + np.arange(K_BRK_HWM + 1, dtype=np.int64)
+#: Open buses the memory proof shares with the segments (balanced over a receipt).
+MEMORY_OPEN = tuple(MC.SPLIT_BUSES)
 #: Open buses of a segment, blinded per proof.
-SEGMENT_OPEN = (M.BUS_GMEM, S.BUS_PRIVATE, BUS_INPUT, BUS_JOURNAL)
-#: Open buses the memory proof shares with the segments.
-MEMORY_OPEN = (M.BUS_GMEM, S.BUS_PRIVATE)
+SEGMENT_OPEN = (*MEMORY_OPEN, BUS_INPUT, BUS_JOURNAL)
 
 
 class NotProvableError(ValueError):
@@ -350,9 +350,9 @@ class SegmentRunner(Protocol):
             on_done: Callable[[int], None] | None = None) -> list[bytes]: ...
 
 
-#: Cores one proof's numba threads use well: a segment proven with two threads on a 2-core
-#: machine (one process) beats two single-threaded processes (12.8k vs 11.2k cycles/s)
-#: and needs half the memory (4.6 GB vs 9.3 GB), bench/prove.py.
+#: Cores one proof's numba threads use well: on a 2-core machine one process with two
+#: threads beats two single-threaded processes on short runs (11.3k vs 10.4k cycles/s)
+#: and needs half the memory (4.7 GB vs 9.5 GB), bench/prove.py.
 CORES_PER_PROCESS = 2
 
 
@@ -362,9 +362,9 @@ def default_processes() -> int:
 
 
 def threads_per_process(processes: int) -> int:
-    """numba threads for each of ``processes`` provers sharing this machine's cores: on
-    two cores, two single-threaded segment processes prove 1.5x faster than two with two
-    threads each, which fight over the cores (bench/prove.py)."""
+    """numba threads for each of ``processes`` provers sharing this machine's cores:
+    provers with more threads than their share fight over the cores (two 2-thread
+    processes on two cores took 1.5x as long as two 1-thread ones, profiled)."""
     return max(1, (os.cpu_count() or 1) // max(1, processes))
 
 
@@ -389,10 +389,9 @@ def _exit_with_parent(parent: int) -> None:
 
 
 class LocalRunner:
-    """Segments on a pool of local processes (``processes=1``: in this process; default
-    :func:`default_processes`). The
-    pool lives across ``map`` calls (commit, then prove), so each process sets up a
-    program's keys once; :meth:`close` ends it. Each pool process gets its share of the
+    """Segments on a pool of local processes (default :func:`default_processes`;
+    ``processes=1``: in this process). The pool lives across ``map`` calls (commit,
+    then prove), so each process sets up a program's keys once; :meth:`close` ends it. Each pool process gets its share of the
     cores as numba threads (:func:`threads_per_process`)."""
 
     def __init__(self, processes: int | None = None):
