@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
 GUEST_BUILD = ROOT / "guests" / "build"
 CC = "mipsel-linux-gnu-gcc"
 

@@ -1,4 +1,4 @@
-"""`zkmips`: execute, prove and verify MIPS programs; print image ids and parameters.
+"""`zkmips`: execute, prove and verify MIPS programs; post jobs to a marketplace and prove them for pay.
 
 Every failure is reported as one line on stderr (``zkmips: error: ...``) with exit
 status 125, so that it cannot be mistaken for the guest's own exit code; ``--debug``
@@ -12,21 +12,11 @@ import json
 import sys
 from typing import Callable, Sequence
 
+from zkmips.errors import CliError
+from zkmips.errors import read_file as _read_file
+from zkmips.market_cli import add_job_parser, add_worker_start_parser
+
 ERROR_EXIT = 125
-
-
-class CliError(Exception):
-    """A user-facing failure: printed as one line."""
-
-
-def _read_file(path: str | None, label: str) -> bytes | None:
-    if path is None:
-        return None
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as e:
-        raise CliError(f"cannot read {label} {path}: {e.strerror}") from None
 
 
 def _load_program(path: str):
@@ -267,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_params)
 
-    p = sub.add_parser("worker", help="run a distributed worker (see docs/distributed.md)")
+    p = sub.add_parser("worker", help="prove for a marketplace (start) or for distributed proofs (prove-segments)")
     worker_sub = p.add_subparsers(dest="worker_command", required=True)
     p = worker_sub.add_parser("prove-segments", help="prove segments sent by `zkmips prove --distributed`")
     p.add_argument("--concurrency", type=int, default=1, metavar="N",
@@ -280,6 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--loglevel", default="INFO", type=str.upper,
                    choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
     p.set_defaults(func=cmd_worker_prove_segments)
+    add_worker_start_parser(worker_sub)
+    add_job_parser(sub)
     return parser
 
 

@@ -1,0 +1,42 @@
+"""Job offers on the broker: the marketplace publishes, operators' workers consume.
+
+Offers go to one fanout exchange, ``zkmips.offers``; each worker binds its own durable
+queue ``zkmips.offers.<operator>`` to it, so every worker sees every offer and the first to
+lock the job over the API wins (the others get 409 and move on). An offer is only a hint:
+the database is the truth, the lock is taken over HTTPS, and the marketplace re-publishes
+every open job's offer periodically (:func:`marketplace.services.republish_offers`), so an
+offer lost with a broker restart costs a delay, never a job.
+
+The broker account a worker needs can only read offers: see docs/marketplace.md
+("Broker permissions") for the RabbitMQ user the marketplace creates for workers.
+
+This module imports no Django: the worker uses the same names to bind its queue.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kombu import Connection, Exchange, Queue
+
+EXCHANGE_NAME = "zkmips.offers"
+OFFER_EXCHANGE = Exchange(EXCHANGE_NAME, type="fanout", durable=True)
+#: An offer nobody consumed within this time is dropped by the broker (it is re-published
+#: while the job stays open).
+OFFER_TTL_SECONDS = 600
+
+
+def worker_queue(operator_name: str) -> Queue:
+    """The durable queue of one operator's workers (shared by all its worker processes)."""
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in operator_name)[:100]
+    return Queue(f"{EXCHANGE_NAME}.{safe}", exchange=OFFER_EXCHANGE, durable=True,
+                 queue_arguments={"x-message-ttl": OFFER_TTL_SECONDS * 1000, "x-expires": 7 * 24 * 3600 * 1000})
+
+
+def publish(broker_url: str, offer: dict[str, Any], *, timeout: float = 3.0) -> None:
+    """Publish one offer; raises (kombu/OSError) when the broker does not answer in time."""
+    with Connection(broker_url, connect_timeout=timeout, transport_options={"max_retries": 1}) as conn:
+        producer = conn.Producer(serializer="json")
+        producer.publish(json.loads(json.dumps(offer)), exchange=OFFER_EXCHANGE, declare=[OFFER_EXCHANGE],
+                         delivery_mode=2, expiration=OFFER_TTL_SECONDS, retry=False)

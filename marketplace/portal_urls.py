@@ -1,0 +1,5 @@
+"""The portal's pages (marketplace.views)."""
+
+from django.urls import path
+
+urlpatterns: list = []

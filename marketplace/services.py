@@ -1,0 +1,512 @@
+"""What happens to jobs and money: the one layer the portal, the API and the tasks call.
+
+Every function that changes a job runs in one database transaction that locks the job's
+row (``select_for_update``), checks the move with :mod:`marketplace.states`, moves the
+money with :mod:`marketplace.ledger` and records a :class:`JobEvent`; either all of it
+happens or none. Work that takes long (dry runs, receipt verification, broker calls) runs
+outside the transaction, and the state is checked again inside it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from cryptography.fernet import Fernet
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+import vm
+from marketplace import ledger, limits, pricing
+from marketplace.errors import Conflict, Forbidden, MarketError, NotFound, PaymentRequired, TooLarge
+from marketplace.models import Attempt, Job, JobEvent, Operator, Program, Transfer
+from marketplace.states import HELD, JobState, check_transition
+from prover.keccak import keccak256
+
+log = logging.getLogger("marketplace")
+S = JobState
+
+
+# ---------------------------------------------------------------- accounts
+
+def register(username: str, password: str, *, operator: bool = False):
+    """A new user (an operator too when ``operator``), credited from the faucet when it is on."""
+    User = get_user_model()
+    if not username or len(username) > 80 or not all(c.isalnum() or c in "-_." for c in username):
+        raise MarketError("a user name is 1-80 letters, digits, '-', '_' or '.'")
+    if len(password or "") < 8:
+        raise MarketError("a password has at least 8 characters")
+    with transaction.atomic():
+        if User.objects.filter(username=username).exists():
+            raise Conflict(f"the name {username!r} is taken")
+        user = User.objects.create_user(username=username, password=password)
+        if operator:
+            Operator.objects.create(user=user, name=username)
+        ledger.client_account(user)
+        if settings.FAUCET_CREDITS:
+            faucet(user, settings.FAUCET_CREDITS)
+    return user
+
+
+def faucet(user, amount: int, *, to_operator: bool = False) -> None:
+    """Credits from outside (a payment provider in production; the faucet on embedded defaults)."""
+    if amount <= 0 or amount > 10**12:
+        raise MarketError("a deposit is between 1 and 10^12 credits")
+    with transaction.atomic():
+        target = ledger.operator_account(operator_of(user)) if to_operator else ledger.client_account(user)
+        ledger.transfer(ledger.external(), target, amount, Transfer.DEPOSIT, memo="deposit")
+
+
+def operator_of(user) -> Operator:
+    try:
+        return user.operator
+    except Operator.DoesNotExist:
+        raise Forbidden("this account is not a worker operator") from None
+
+
+# ---------------------------------------------------------------- programs
+
+@dataclass(frozen=True)
+class DryRun:
+    cycles: int
+    exit_code: int
+    journal: bytes
+
+
+def upload_program(user, elf: bytes, name: str) -> Program:
+    """The program of ``elf``, stored once per image id; a bad ELF is refused with the VM's error."""
+    if len(elf) > limits.MAX_ELF_BYTES:
+        raise TooLarge(f"the program is {len(elf):,} bytes; the limit is {limits.MAX_ELF_BYTES:,}")
+    try:
+        program = vm.load_elf(elf, name=name)
+        image = vm.image_id(program).hex()
+    except vm.VMError as e:
+        raise MarketError(f"not a runnable MIPS program: {e}") from None
+    existing = Program.objects.filter(image_id=image).first()
+    if existing:
+        return existing
+    try:
+        with transaction.atomic():
+            return Program.objects.create(image_id=image, name=name[:200] or "program", elf=elf, size=len(elf),
+                                          entry=program.entry, uploaded_by=user)
+    except IntegrityError:                      # uploaded at the same moment by someone else
+        return Program.objects.get(image_id=image)
+
+
+def get_program(image_id: str) -> Program:
+    try:
+        return Program.objects.get(image_id=image_id.lower())
+    except Program.DoesNotExist:
+        raise NotFound(f"no program with image id {image_id}") from None
+
+
+def dry_run(program: Program, public_input: bytes = b"", private_input: bytes = b"",
+            max_cycles: int = limits.DEFAULT_MAX_CYCLES) -> DryRun:
+    """Execute without proving: cycles, exit code and journal, or the VM's error in one line."""
+    try:
+        result = vm.execute(vm.load_elf(bytes(program.elf), name=program.name), public_input, private_input,
+                            max_cycles=max_cycles)
+    except vm.CycleLimitExceeded:
+        raise MarketError(f"the program did not halt within {max_cycles:,} cycles (raise max cycles?)") from None
+    except vm.VMError as e:
+        raise MarketError(f"the program fails on this input: {e}") from None
+    return DryRun(result.cycles, result.exit_code, bytes(result.journal))
+
+
+# ---------------------------------------------------------------- jobs
+
+@dataclass(frozen=True)
+class JobRequest:
+    public_input: bytes = b""
+    private_input: bytes | None = None
+    max_cycles: int = limits.DEFAULT_MAX_CYCLES
+    price_min: int | None = None
+    price_max: int | None = None
+    ramp_seconds: int = 60
+    lock_timeout_seconds: int = 600
+    deadline_seconds: int = 3600
+    stake: int | None = None
+    settlement: str = "local"
+
+
+def _fernet() -> Fernet:
+    return Fernet(settings.DATA_KEY.encode())
+
+
+def _check_request(req: JobRequest) -> None:
+    if len(req.public_input) > limits.MAX_PUBLIC_INPUT_BYTES:
+        raise TooLarge(f"the public input is {len(req.public_input):,} bytes; the limit is "
+                       f"{limits.MAX_PUBLIC_INPUT_BYTES:,}")
+    if req.private_input is not None and len(req.private_input) > limits.MAX_PRIVATE_INPUT_BYTES:
+        raise TooLarge(f"the private input is {len(req.private_input):,} bytes; the limit is "
+                       f"{limits.MAX_PRIVATE_INPUT_BYTES:,}")
+    if not 1 <= req.max_cycles <= limits.MAX_JOB_CYCLES:
+        raise MarketError(f"max cycles must be between 1 and {limits.MAX_JOB_CYCLES:,}")
+    if not limits.MIN_LOCK_TIMEOUT_S <= req.lock_timeout_seconds <= limits.MAX_LOCK_TIMEOUT_S:
+        raise MarketError(f"the lock timeout must be between {limits.MIN_LOCK_TIMEOUT_S} and "
+                          f"{limits.MAX_LOCK_TIMEOUT_S} seconds")
+    if not limits.MIN_DEADLINE_S <= req.deadline_seconds <= limits.MAX_DEADLINE_S:
+        raise MarketError(f"the deadline must be between {limits.MIN_DEADLINE_S} and {limits.MAX_DEADLINE_S} "
+                          "seconds away")
+    if not 0 <= req.ramp_seconds <= req.deadline_seconds:
+        raise MarketError("the auction ramp must end before the deadline")
+    if req.settlement != "local":
+        raise MarketError(f"settlement mode {req.settlement!r} is not offered (choose: local)")
+
+
+def submit_job(client, program: Program, req: JobRequest) -> Job:
+    """Dry-run the job, escrow its maximum price from the client and record it (state
+    submitted); its offer is published once the transaction commits."""
+    _check_request(req)
+    run = dry_run(program, req.public_input, req.private_input or b"", req.max_cycles)
+    estimate = pricing.estimate(run.cycles)
+    price_min = estimate["price_min"] if req.price_min is None else req.price_min
+    price_max = max(estimate["price_max"], price_min) if req.price_max is None else req.price_max
+    if not 0 < price_min <= price_max <= 10**12:
+        raise MarketError("prices must satisfy 0 < min <= max <= 10^12 credits")
+    stake = price_max if req.stake is None else req.stake
+    if not 0 <= stake <= 10**12:
+        raise MarketError("the stake must be between 0 and 10^12 credits")
+    now = timezone.now()
+    with transaction.atomic():
+        job = Job.objects.create(
+            client=client, program=program, public_input=req.public_input,
+            input_digest=keccak256(req.public_input).hex(),
+            private_input_encrypted=None if req.private_input is None else _fernet().encrypt(req.private_input),
+            private_input_size=len(req.private_input or b""), max_cycles=req.max_cycles,
+            expected_cycles=run.cycles, price_min=price_min, price_max=price_max, ramp_seconds=req.ramp_seconds,
+            auction_start=now, stake=stake, lock_timeout_seconds=req.lock_timeout_seconds,
+            deadline=now + timedelta(seconds=req.deadline_seconds), settlement=req.settlement)
+        try:
+            ledger.transfer(ledger.client_account(client), ledger.escrow_account(job), price_max, Transfer.ESCROW,
+                            job=job, memo="maximum price escrowed")
+        except ledger.InsufficientFunds as e:
+            raise PaymentRequired(str(e)) from None
+        JobEvent.objects.create(job=job, to_state=S.SUBMITTED.value,
+                                note=f"{run.cycles:,} cycles in the dry run; {price_max:,} credits escrowed")
+        transaction.on_commit(lambda: publish_offer(job.pk))
+    return job
+
+
+def _locked_job(job_id) -> Job:
+    try:
+        return Job.objects.select_for_update().get(pk=job_id)
+    except (Job.DoesNotExist, ValueError, MarketError):
+        raise NotFound(f"no job {job_id}") from None
+    except Exception as e:  # a malformed UUID raises ValidationError
+        if type(e).__name__ == "ValidationError":
+            raise NotFound(f"no job {job_id}") from None
+        raise
+
+
+def _move(job: Job, target: JobState, note: str = "") -> None:
+    check_transition(job.state, target)
+    JobEvent.objects.create(job=job, from_state=job.state, to_state=target.value, note=note[:300])
+    job.state = target.value
+    job.save()
+
+
+def get_job(job_id) -> Job:
+    try:
+        return Job.objects.select_related("program", "operator", "client").get(pk=job_id)
+    except (Job.DoesNotExist, ValueError):
+        raise NotFound(f"no job {job_id}") from None
+    except Exception as e:
+        if type(e).__name__ == "ValidationError":
+            raise NotFound(f"no job {job_id}") from None
+        raise
+
+
+def current_price(job: Job, now=None) -> int:
+    return pricing.price_at(job.price_min, job.price_max, job.auction_start, job.ramp_seconds, now or timezone.now())
+
+
+def offer_of(job: Job) -> dict:
+    """What a worker needs to decide whether to lock the job (nothing private)."""
+    return {
+        "job_id": str(job.pk), "image_id": job.program.image_id, "program_bytes": job.program.size,
+        "input_digest": job.input_digest, "input_bytes": len(job.public_input),
+        "private_input_bytes": job.private_input_size, "max_cycles": job.max_cycles,
+        "expected_cycles": job.expected_cycles, "price_min": job.price_min, "price_max": job.price_max,
+        "auction_start": job.auction_start.isoformat(), "ramp_seconds": job.ramp_seconds, "stake": job.stake,
+        "lock_timeout_seconds": job.lock_timeout_seconds, "deadline": job.deadline.isoformat(),
+        "settlement": job.settlement, "state": job.state,
+    }
+
+
+def publish_offer(job_id) -> bool:
+    """Publish the job's offer if it is submitted or open; submitted -> open on the first
+    success. A broker that does not answer leaves the job as it was (republish_offers retries)."""
+    from marketplace import offers
+    job = Job.objects.select_related("program").filter(pk=job_id).first()
+    if job is None or job.state not in (S.SUBMITTED.value, S.OPEN.value):
+        return False
+    try:
+        offers.publish(settings.BROKER_URL, offer_of(job))
+    except Exception as e:                      # broker down: the job waits, nothing is lost
+        log.warning("offer of job %s not published (%s); will retry", job.pk, e)
+        return False
+    with transaction.atomic():
+        job = _locked_job(job_id)
+        job.offer_published_at = timezone.now()
+        if job.state == S.SUBMITTED.value:
+            _move(job, S.OPEN, "offer published")
+        else:
+            job.save(update_fields=["offer_published_at", "updated"])
+    return True
+
+
+def republish_offers(older_than_seconds: float = 30.0) -> int:
+    """Publish again the offers of submitted jobs and of open jobs not announced lately."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    ids = list(Job.objects.filter(state=S.SUBMITTED.value).values_list("pk", flat=True)) + list(
+        Job.objects.filter(state=S.OPEN.value, offer_published_at__lt=cutoff).values_list("pk", flat=True))
+    return sum(publish_offer(i) for i in ids)
+
+
+def open_offers() -> list[dict]:
+    """Every open job's offer with its current price (the API's fallback to the broker)."""
+    now = timezone.now()
+    return [{**offer_of(j), "price": current_price(j, now)}
+            for j in Job.objects.select_related("program").filter(state=S.OPEN.value, deadline__gt=now)
+            .order_by("created")[:200]]
+
+
+# ---------------------------------------------------------------- the worker's side
+
+def lock_job(operator: Operator, job_id) -> Attempt:
+    """Lock an open job for ``operator`` at the current price, against its stake."""
+    with transaction.atomic():
+        job = _locked_job(job_id)
+        now = timezone.now()
+        if job.state != S.OPEN.value:
+            raise Conflict(f"job {job.pk} is {job.state}, not open")
+        if now >= job.deadline:
+            raise Conflict(f"job {job.pk} is past its deadline")
+        price = current_price(job, now)
+        try:
+            ledger.transfer(ledger.operator_account(operator), ledger.stake_account(job), job.stake,
+                            Transfer.LOCK_STAKE, job=job, memo=f"stake of {operator.name}")
+        except ledger.InsufficientFunds as e:
+            raise PaymentRequired(f"cannot stake {job.stake:,} credits: {e}") from None
+        attempt = Attempt.objects.create(job=job, operator=operator, price=price, stake=job.stake)
+        job.operator, job.lock_price = operator, price
+        job.lock_expires_at = min(now + timedelta(seconds=job.lock_timeout_seconds), job.deadline)
+        _move(job, S.LOCKED, f"locked by {operator.name} at {price:,} credits")
+        return attempt
+
+
+def _held_attempt(job: Job, operator: Operator) -> Attempt:
+    """The operator's live attempt on a job it holds; Forbidden for anyone else."""
+    attempt = job.attempts.filter(operator=operator, state=Attempt.ACTIVE).first()
+    if attempt is None or job.state not in (S.LOCKED.value, S.PROVING.value):
+        raise Forbidden(f"job {job.pk} is not locked by {operator.name}")
+    if timezone.now() >= job.lock_expires_at:
+        raise Conflict(f"the lock on job {job.pk} expired at {job.lock_expires_at.isoformat()}")
+    return attempt
+
+
+@dataclass(frozen=True)
+class JobInputs:
+    image_id: str
+    elf: bytes
+    public_input: bytes
+    private_input: bytes
+    max_cycles: int
+    lock_expires_at: str
+
+
+def fetch_inputs(operator: Operator, job_id) -> JobInputs:
+    """The program and inputs, private input decrypted, only for the lock holder (locked -> proving)."""
+    with transaction.atomic():
+        job = _locked_job(job_id)
+        attempt = _held_attempt(job, operator)
+        if attempt.inputs_fetched_at is None:
+            attempt.inputs_fetched_at = timezone.now()
+            attempt.save(update_fields=["inputs_fetched_at"])
+        if job.state == S.LOCKED.value:
+            _move(job, S.PROVING, f"{operator.name} fetched the inputs")
+        private = b"" if job.private_input_encrypted is None else _fernet().decrypt(bytes(job.private_input_encrypted))
+        return JobInputs(job.program.image_id, bytes(job.program.elf), bytes(job.public_input), private,
+                         job.max_cycles, job.lock_expires_at.isoformat())
+
+
+def report_progress(operator: Operator, job_id, stage: str, done: int, total: int) -> None:
+    """Record what the worker says it is doing (shown in the portal; never trusted)."""
+    with transaction.atomic():
+        job = _locked_job(job_id)
+        attempt = _held_attempt(job, operator)
+        attempt.stage, attempt.done, attempt.total = stage[:32], max(0, int(done)), max(0, int(total))
+        attempt.save(update_fields=["stage", "done", "total"])
+
+
+def submit_receipt(operator: Operator, job_id, receipt: bytes) -> Attempt:
+    """Take the lock holder's receipt (proving -> verifying); settlement verifies it later."""
+    if len(receipt) > limits.MAX_RECEIPT_BYTES:
+        raise TooLarge(f"the receipt is {len(receipt):,} bytes; the limit is {limits.MAX_RECEIPT_BYTES:,}")
+    with transaction.atomic():
+        job = _locked_job(job_id)
+        attempt = _held_attempt(job, operator)
+        attempt.receipt, attempt.receipt_size = receipt, len(receipt)
+        attempt.state, attempt.submitted_at = Attempt.SUBMITTED, timezone.now()
+        attempt.save()
+        _move(job, S.VERIFYING, f"{operator.name} uploaded a receipt of {len(receipt):,} bytes")
+        attempt_id = attempt.pk
+        transaction.on_commit(lambda: _queue_settlement(attempt_id))
+        return attempt
+
+
+def _queue_settlement(attempt_id: int) -> None:
+    from marketplace.tasks import settle_attempt
+    try:
+        settle_attempt.delay(attempt_id)
+    except Exception as e:        # broker down: the periodic sweep settles it later
+        log.warning("settlement of attempt %s not queued (%s); the sweep will pick it up", attempt_id, e)
+
+
+# ---------------------------------------------------------------- settlement
+
+def settle(attempt_id: int) -> str:
+    """Verify a submitted receipt and pay or slash; idempotent (a settled attempt is left alone).
+    Returns the attempt's final state."""
+    from settlement.local import JobTerms, ReceiptRejected, check_receipt
+    attempt = Attempt.objects.select_related("job", "job__program").filter(pk=attempt_id).first()
+    if attempt is None or attempt.state != Attempt.SUBMITTED:
+        return attempt.state if attempt else "missing"
+    job = attempt.job
+    terms = JobTerms(bytes.fromhex(job.program.image_id), bytes.fromhex(job.input_digest), job.max_cycles)
+    verdict, reason = None, ""
+    try:
+        verdict = check_receipt(bytes(attempt.receipt), terms, allow_insecure=settings.ALLOW_INSECURE_RECEIPTS)
+    except ReceiptRejected as e:
+        reason = str(e)
+    with transaction.atomic():
+        job = _locked_job(job.pk)
+        attempt = Attempt.objects.select_for_update().get(pk=attempt_id)
+        if attempt.state != Attempt.SUBMITTED:          # settled meanwhile by another call
+            return attempt.state
+        attempt.finished_at = timezone.now()
+        if verdict is not None:
+            _pay(job, attempt, verdict)
+        else:
+            _reject(job, attempt, reason)
+        return attempt.state
+
+
+def _pay(job: Job, attempt: Attempt, verdict) -> None:
+    claim = verdict.claim
+    operator = attempt.operator
+    to_operator = ledger.operator_account(operator)
+    escrow = ledger.escrow_account(job)
+    ledger.transfer(escrow, to_operator, attempt.price, Transfer.PAYOUT, job=job, memo=f"paid {operator.name}")
+    ledger.drain(escrow, ledger.client_account(job.client), Transfer.REFUND, job=job,
+                 memo="the auction price was below the maximum")
+    ledger.drain(ledger.bounty_account(job), to_operator, Transfer.BOUNTY, job=job, memo="slashed stakes earned")
+    ledger.drain(ledger.stake_account(job), to_operator, Transfer.RETURN_STAKE, job=job, memo="stake returned")
+    attempt.state, attempt.verify_seconds = Attempt.ACCEPTED, verdict.seconds
+    attempt.save()
+    job.journal, job.exit_code, job.cycles = claim.journal, claim.exit_code, claim.cycles
+    _move(job, S.PAID, f"receipt verified in {verdict.seconds:.2f} s; {operator.name} paid {attempt.price:,} credits")
+
+
+def _slash(job: Job, attempt: Attempt, why: str) -> None:
+    """The stake of a failed attempt: half to the client, half to whoever fulfils the job later."""
+    stake = ledger.stake_account(job)
+    amount = ledger.balance(stake)
+    ledger.transfer(stake, ledger.client_account(job.client), amount // 2, Transfer.SLASH, job=job,
+                    memo=f"half of {attempt.operator.name}'s stake: {why}"[:200])
+    ledger.drain(stake, ledger.bounty_account(job), Transfer.SLASH, job=job,
+                 memo=f"half of {attempt.operator.name}'s stake, for the next prover"[:200])
+
+
+def _release(job: Job, note: str) -> None:
+    """A held job goes back to open (or expires when past its deadline) after a failed attempt."""
+    job.operator, job.lock_price, job.lock_expires_at = None, None, None
+    if timezone.now() >= job.deadline:
+        _move(job, S.EXPIRED, note + "; past the deadline")
+    else:
+        _move(job, S.OPEN, note)
+        job_id = job.pk
+        transaction.on_commit(lambda: publish_offer(job_id))
+
+
+def _reject(job: Job, attempt: Attempt, reason: str) -> None:
+    attempt.state, attempt.reason = Attempt.REJECTED, reason[:300]
+    attempt.save()
+    _slash(job, attempt, "rejected receipt")
+    job.rejections += 1
+    if job.rejections >= limits.MAX_REJECTIONS:
+        job.operator, job.lock_price, job.lock_expires_at = None, None, None
+        _refund(job)
+        _move(job, S.FAILED, f"receipt rejected ({reason}); {job.rejections} rejections: the client is refunded")
+    else:
+        _release(job, f"receipt of {attempt.operator.name} rejected: {reason}; stake slashed")
+
+
+def _refund(job: Job) -> None:
+    client = ledger.client_account(job.client)
+    ledger.drain(ledger.escrow_account(job), client, Transfer.REFUND, job=job, memo="job refunded")
+    ledger.drain(ledger.bounty_account(job), client, Transfer.REFUND, job=job, memo="slashed stakes refunded")
+
+
+# ---------------------------------------------------------------- the periodic sweep
+
+def expire_locks(now=None) -> int:
+    """Locks past their expiry: the attempt fails, the stake is slashed, the job reopens."""
+    now = now or timezone.now()
+    count = 0
+    for job_id in Job.objects.filter(state__in=[S.LOCKED.value, S.PROVING.value], lock_expires_at__lte=now) \
+            .values_list("pk", flat=True):
+        with transaction.atomic():
+            job = _locked_job(job_id)
+            if job.state not in (S.LOCKED.value, S.PROVING.value) or job.lock_expires_at > now:
+                continue
+            attempt = job.attempts.select_for_update().get(state=Attempt.ACTIVE)
+            attempt.state, attempt.finished_at, attempt.reason = Attempt.EXPIRED, now, "lock expired"
+            attempt.save()
+            _slash(job, attempt, "lock expired")
+            _release(job, f"the lock of {attempt.operator.name} expired; stake slashed")
+            count += 1
+    return count
+
+
+def expire_deadlines(now=None) -> int:
+    """Jobs nobody holds past their deadline expire; expired jobs are refunded."""
+    now = now or timezone.now()
+    count = 0
+    for job_id in Job.objects.filter(state__in=[S.SUBMITTED.value, S.OPEN.value], deadline__lte=now) \
+            .values_list("pk", flat=True):
+        with transaction.atomic():
+            job = _locked_job(job_id)
+            if job.state in (S.SUBMITTED.value, S.OPEN.value) and job.deadline <= now:
+                _move(job, S.EXPIRED, "deadline passed with no receipt")
+                count += 1
+    for job_id in Job.objects.filter(state=S.EXPIRED.value).values_list("pk", flat=True):
+        with transaction.atomic():
+            job = _locked_job(job_id)
+            if job.state == S.EXPIRED.value:
+                _refund(job)
+                _move(job, S.REFUNDED, "escrow returned to the client")
+    return count
+
+
+def settle_pending() -> int:
+    """Settle submitted receipts whose task was lost (broker down when they arrived)."""
+    stale = timezone.now() - timedelta(seconds=60)
+    ids = list(Attempt.objects.filter(state=Attempt.SUBMITTED, submitted_at__lt=stale).values_list("pk", flat=True))
+    for attempt_id in ids:
+        settle(attempt_id)
+    return len(ids)
+
+
+def sweep() -> dict[str, int]:
+    """One pass of the periodic task (celery beat): expiries, refunds, offers, lost settlements."""
+    return {"locks_expired": expire_locks(), "jobs_expired": expire_deadlines(),
+            "offers_published": republish_offers(), "settled": settle_pending()}
+
+
+__all__ = ["register", "faucet", "upload_program", "dry_run", "submit_job", "lock_job", "fetch_inputs",
+           "report_progress", "submit_receipt", "settle", "sweep", "HELD"]

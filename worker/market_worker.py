@@ -1,0 +1,262 @@
+"""An operator's market worker: take offers, lock jobs, prove them, upload receipts, get paid.
+
+    zkmips worker start --market URL --token T [--broker URL] [--min-price N] [--workers N]
+
+The worker trusts nothing it did not compute and is trusted by no one: it talks to the
+marketplace only over the JSON API with its operator token (which reaches only the jobs it
+holds) and reads offers from its own queue on the broker (an account that can only read
+offers). It never touches the marketplace's database. One job at a time per process: start
+several processes (or machines) to prove several jobs at once; they share the operator's
+offer queue, and each takes an offer only when it is idle.
+
+Offers are hints: the worker checks each against its own limits (stake it can afford,
+price, cycles, deadline) and locks over the API; a lost race is a 409 and nothing more.
+When the broker does not answer, it falls back to polling the API's /offers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from marketplace.client import ApiError, MarketClient
+from marketplace.offers import worker_queue
+
+log = logging.getLogger("zkmips.worker")
+
+#: Seconds between two polls of the API's /offers, when the broker is quiet or unreachable.
+API_POLL_SECONDS = 10.0
+#: The worker posts progress at most this often (seconds).
+PROGRESS_EVERY = 1.0
+#: A job whose lock we lost is not tried again for this long (it may reopen later); a job we
+#: attempted ourselves, for longer (our receipt was rejected or our lock expired: let others try).
+LOST_RACE_PAUSE = 5.0
+OWN_ATTEMPT_PAUSE = 120.0
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def price_now(offer: dict, now: datetime | None = None) -> int:
+    """The offer's auction price now (the same integer formula as marketplace.pricing)."""
+    from marketplace.pricing import price_at
+    return price_at(offer["price_min"], offer["price_max"], datetime.fromisoformat(offer["auction_start"]),
+                    offer["ramp_seconds"], now or _now())
+
+
+@dataclass
+class Policy:
+    """What this operator accepts."""
+    min_price: int = 0                 # wait until the auction reaches this price
+    max_cycles: int = 1 << 26          # refuse longer runs
+    max_private_input: int = 64 << 20
+
+
+@dataclass
+class JobOutcome:
+    job_id: str
+    state: str
+    seconds: float
+    detail: str = ""
+
+
+@dataclass
+class MarketWorker:
+    client: MarketClient
+    broker_url: str | None = None
+    policy: Policy = field(default_factory=Policy)
+    prove_processes: int | None = None
+    distributed_broker: str | None = None   # prove segments on this broker's segment workers
+    on_event: Callable[[str], None] = lambda message: log.info("%s", message)
+    show_progress: bool = False
+
+    def __post_init__(self) -> None:
+        self.account = self.client.account()
+        if not self.account.get("operator"):
+            raise ApiError("this token is not a worker operator's (register with operator=true)")
+        self.operator = self.account["operator"]
+        self._runner = None
+        self._waiting: dict[str, dict] = {}     # offers below our price, by job id
+        self._skip_until: dict[str, float] = {}  # job id -> monotonic time: lost races, our own attempts
+        self.outcomes: list[JobOutcome] = []
+
+    # ---------------------------------------------------------------- deciding
+    def acceptable(self, offer: dict, collateral: int | None = None) -> str | None:
+        """Why this offer is refused, or None when we would lock it now."""
+        if offer.get("state") not in (None, "open", "submitted"):
+            return f"job is {offer['state']}"
+        if datetime.fromisoformat(offer["deadline"]) <= _now():
+            return "past its deadline"
+        if offer["expected_cycles"] > self.policy.max_cycles:
+            return f"too long ({offer['expected_cycles']:,} cycles)"
+        if offer["private_input_bytes"] > self.policy.max_private_input:
+            return "private input too large"
+        if offer["price_max"] < self.policy.min_price:
+            return f"pays at most {offer['price_max']:,}, below our {self.policy.min_price:,}"
+        if collateral is not None and offer["stake"] > collateral:
+            return f"stake {offer['stake']:,} exceeds our free collateral {collateral:,}"
+        return None
+
+    def _candidate(self, offers: list[dict]) -> dict | None:
+        """The best offer to lock now: the highest price among acceptable ones."""
+        collateral = self.client.account()["collateral"]
+        now = _now()
+        best, best_price = None, -1
+        for offer in offers:
+            if self._skip_until.get(offer["job_id"], 0.0) > time.monotonic():
+                continue
+            why = self.acceptable(offer, collateral)
+            if why:
+                self._waiting.pop(offer["job_id"], None)
+                continue
+            price = price_now(offer, now)
+            if price < self.policy.min_price:
+                self._waiting[offer["job_id"]] = offer        # look again when the price has risen
+                continue
+            if price > best_price:
+                best, best_price = offer, price
+        return best
+
+    # ---------------------------------------------------------------- doing
+    def _get_runner(self):
+        if self._runner is None:
+            if self.distributed_broker:
+                from worker.distributed import CeleryRunner
+                self._runner = CeleryRunner(broker=self.distributed_broker)
+            else:
+                from prover.zkmips.segments import LocalRunner
+                self._runner = LocalRunner(self.prove_processes)
+        return self._runner
+
+    def work_one(self, job_id: str) -> JobOutcome:
+        """Lock, prove and upload one job; the outcome says how far it got."""
+        start = time.monotonic()
+        try:
+            lock = self.client.lock(job_id)
+        except ApiError as e:        # another worker was first (409), or our collateral ran short
+            self._skip_until[job_id] = time.monotonic() + LOST_RACE_PAUSE
+            return JobOutcome(job_id, "not locked", time.monotonic() - start, str(e))
+        self._skip_until[job_id] = time.monotonic() + OWN_ATTEMPT_PAUSE
+        self.on_event(f"locked job {job_id} at {lock['price']:,} credits (stake {lock['stake']:,}, "
+                      f"lock until {lock['lock_expires_at']})")
+        try:
+            receipt = self._prove(job_id)
+            view = self.client.upload_receipt(job_id, receipt)
+        except ApiError as e:
+            outcome = JobOutcome(job_id, "abandoned", time.monotonic() - start, str(e))
+        except Exception as e:        # the prover failed: say so; the lock will expire
+            outcome = JobOutcome(job_id, "prover failed", time.monotonic() - start,
+                                 str(e).splitlines()[0] if str(e) else type(e).__name__)
+        else:
+            outcome = JobOutcome(job_id, view["state"], time.monotonic() - start,
+                                 f"receipt of {len(receipt):,} bytes uploaded")
+        self.on_event(f"job {job_id}: {outcome.state} after {outcome.seconds:.1f} s ({outcome.detail})")
+        self.outcomes.append(outcome)
+        return outcome
+
+    def _prove(self, job_id: str) -> bytes:
+        from prover.security import DEFAULT
+        from prover.zkmips.segment_receipt import prove_segmented
+        inputs = self.client.inputs(job_id)
+        last = [0.0]
+        bar = None
+        if self.show_progress:
+            from tqdm import tqdm
+            bar = tqdm(total=1, desc=f"job {job_id[:8]}", unit="step", leave=False)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if bar is not None:
+                bar.set_description_str(f"job {job_id[:8]} {stage}")
+                bar.total, bar.n = max(total, 1), done
+                bar.refresh()
+            now = time.monotonic()
+            if now - last[0] >= PROGRESS_EVERY or done == total:
+                last[0] = now
+                try:
+                    self.client.progress(job_id, stage, done, total)
+                except ApiError as e:
+                    log.warning("progress of job %s not reported: %s", job_id, e)
+
+        try:
+            receipt = prove_segmented(inputs["program"], inputs["input"], inputs["private_input"], params=DEFAULT,
+                                      max_cycles=inputs["max_cycles"], runner=self._get_runner(), progress=progress)
+        finally:
+            if bar is not None:
+                bar.close()
+        return receipt.encode()
+
+    # ---------------------------------------------------------------- listening
+    def _broker_offers(self, conn, max_wait: float) -> list[dict]:
+        """Offers waiting in our queue (pulled one by one, only while idle)."""
+        queue = worker_queue(self.operator)(conn.default_channel)
+        queue.declare()
+        got: list[dict] = []
+        end = time.monotonic() + max_wait
+        while True:
+            message = queue.get(no_ack=True, accept=["json"])
+            if message is not None:
+                got.append(message.payload)
+                continue
+            if got or time.monotonic() >= end:
+                return got
+            time.sleep(0.1)
+
+    def run(self, stop: threading.Event | None = None, *, max_jobs: int | None = None) -> None:
+        """Take and prove jobs until ``stop`` is set (or ``max_jobs`` were attempted)."""
+        from kombu import Connection
+        stop = stop or threading.Event()
+        conn = Connection(self.broker_url, connect_timeout=5) if self.broker_url else None
+        last_poll = 0.0
+        done = 0
+        try:
+            while not stop.is_set() and (max_jobs is None or done < max_jobs):
+                offers: list[dict] = []
+                if conn is not None:
+                    try:
+                        offers = self._broker_offers(conn, 1.0)
+                    except Exception as e:       # broker down or restarting: the API still answers
+                        log.warning("broker unavailable (%s); polling the marketplace", type(e).__name__)
+                        conn.release()
+                        conn = Connection(self.broker_url, connect_timeout=5)
+                        stop.wait(1.0)
+                if time.monotonic() - last_poll > (API_POLL_SECONDS if conn is not None else 1.0) or self._waiting:
+                    if time.monotonic() - last_poll > 1.0:
+                        try:
+                            offers += self.client.offers()
+                        except ApiError as e:
+                            log.warning("offers not fetched: %s", e)
+                        last_poll = time.monotonic()
+                offers += list(self._waiting.values())
+                try:
+                    best = self._candidate({o["job_id"]: o for o in offers}.values()) if offers else None
+                except ApiError as e:
+                    log.warning("%s", e)
+                    stop.wait(1.0)
+                    continue
+                if best is None:
+                    if not offers:
+                        stop.wait(0.2)
+                    continue
+                self._waiting.pop(best["job_id"], None)
+                outcome = self.work_one(best["job_id"])
+                if outcome.state != "not locked":
+                    done += 1
+        finally:
+            if conn is not None:
+                conn.release()
+            self.close()
+
+    def close(self) -> None:
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
+
+
+def describe(outcomes: list[JobOutcome]) -> dict[str, Any]:
+    return {"jobs": len(outcomes), "by_state": {s: sum(o.state == s for o in outcomes)
+                                                 for s in {o.state for o in outcomes}}}
