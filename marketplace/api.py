@@ -13,8 +13,8 @@ from typing import Literal, Optional
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import File, Form, NinjaAPI, Schema
-from ninja.errors import HttpError
+from ninja import File, Form, NinjaAPI, Schema, Status
+from ninja.errors import ValidationError
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 from ninja.throttling import AnonRateThrottle, AuthRateThrottle
@@ -22,6 +22,7 @@ from ninja.throttling import AnonRateThrottle, AuthRateThrottle
 from marketplace import ledger, limits, pricing, services, stats
 from marketplace.errors import Forbidden, MarketError, TooLarge
 from marketplace.models import ApiToken, Job
+from marketplace.states import JobState
 
 # ---------------------------------------------------------------- auth
 
@@ -42,12 +43,24 @@ api = NinjaAPI(title="zkMIPS marketplace", version="1.0", auth=TokenAuth(), urls
                throttle=[AnonRateThrottle(rate), AuthRateThrottle(rate)])
 
 
+@api.exception_handler(ValidationError)
+def validation_error(request, exc: ValidationError):
+    """Malformed requests get 400 and one line naming the fields, like every other error."""
+    parts = []
+    for error in exc.errors[:5]:
+        where = ".".join(str(x) for x in error.get("loc", ()) if x not in ("body", "form", "file", "query", "path"))
+        parts.append(f"{where or 'request'}: {error.get('msg', 'invalid')}")
+    return api.create_response(request, {"detail": "; ".join(parts) or "malformed request"}, status=400)
+
+
 @api.exception_handler(MarketError)
 def market_error(request, exc: MarketError):
     return api.create_response(request, {"detail": str(exc)}, status=exc.status)
 
 
 # ---------------------------------------------------------------- schemas
+
+JobStateName = Literal[tuple(s.value for s in JobState)]  # type: ignore[valid-type]
 
 
 class Error(Schema):
@@ -224,15 +237,15 @@ def _dry_run_out(run: services.DryRun) -> dict:
 # ---------------------------------------------------------------- accounts
 
 
-@api.post("/register", auth=None, response={201: TokenOut, 400: Error, 409: Error}, tags=["accounts"])
+@api.post("/register", auth=None, response={201: TokenOut, 400: Error, 409: Error, 401: Error, 429: Error}, tags=["accounts"])
 def register(request, body: RegisterIn):
     """Open an account (a client's, or a worker operator's with ``operator``); the token is shown once."""
     user = services.register(body.username, body.password, operator=body.operator)
     _, token = ApiToken.issue(user, "registration")
-    return 201, {"username": user.username, "token": token, "operator": body.operator}
+    return Status(201, {"username": user.username, "token": token, "operator": body.operator})
 
 
-@api.get("/account", response=AccountOut, tags=["accounts"])
+@api.get("/account", response={200: AccountOut, 400: Error, 401: Error, 429: Error}, tags=["accounts"])
 def account(request):
     """Your balances: as a client, and as an operator your free collateral."""
     user = request.user
@@ -242,7 +255,7 @@ def account(request):
             "collateral": ledger.balance(ledger.operator_account(op)) if op else None}
 
 
-@api.post("/account/deposit", response={200: AccountOut, 400: Error, 403: Error}, tags=["accounts"])
+@api.post("/account/deposit", response={200: AccountOut, 400: Error, 403: Error, 401: Error, 429: Error}, tags=["accounts"])
 def deposit(request, body: DepositIn):
     """Draw credits from the faucet (only where the marketplace runs one: ZKMIPS_FAUCET)."""
     if not settings.FAUCET_CREDITS:
@@ -256,7 +269,7 @@ def deposit(request, body: DepositIn):
 # ---------------------------------------------------------------- programs
 
 
-@api.post("/programs", response={201: ProgramOut, 400: Error, 413: Error}, tags=["programs"])
+@api.post("/programs", response={201: ProgramOut, 400: Error, 413: Error, 401: Error, 429: Error}, tags=["programs"])
 def upload_program(request, program: UploadedFile = File(...), input: UploadedFile = File(None),
                    private_input: UploadedFile = File(None), max_cycles: int = Form(limits.DEFAULT_MAX_CYCLES)):
     """Upload an ELF once: its image id, and a dry run (cycles, journal preview, price estimate)
@@ -268,11 +281,11 @@ def upload_program(request, program: UploadedFile = File(...), input: UploadedFi
         raise MarketError(f"max cycles must be between 1 and {limits.MAX_JOB_CYCLES:,}")
     prog = services.upload_program(request.user, elf, program.name or "program")
     run = services.dry_run(prog, public, private, max_cycles)
-    return 201, {"image_id": prog.image_id, "name": prog.name, "size": prog.size, "entry": prog.entry,
-                 "dry_run": _dry_run_out(run)}
+    return Status(201, {"image_id": prog.image_id, "name": prog.name, "size": prog.size, "entry": prog.entry,
+                        "dry_run": _dry_run_out(run)})
 
 
-@api.get("/programs/{image_id}", response={200: ProgramOut, 404: Error}, tags=["programs"])
+@api.get("/programs/{image_id}", response={200: ProgramOut, 404: Error, 400: Error, 401: Error, 429: Error}, tags=["programs"])
 def get_program(request, image_id: str):
     prog = services.get_program(image_id)
     return {"image_id": prog.image_id, "name": prog.name, "size": prog.size, "entry": prog.entry}
@@ -281,7 +294,7 @@ def get_program(request, image_id: str):
 # ---------------------------------------------------------------- jobs (clients)
 
 
-@api.post("/jobs", response={201: JobOut, 400: Error, 402: Error, 404: Error, 413: Error}, tags=["jobs"])
+@api.post("/jobs", response={201: JobOut, 400: Error, 402: Error, 404: Error, 413: Error, 401: Error, 429: Error}, tags=["jobs"])
 def submit_job(request, image_id: str = Form(None), program: UploadedFile = File(None),
                input: UploadedFile = File(None), private_input: UploadedFile = File(None),
                max_cycles: int = Form(limits.DEFAULT_MAX_CYCLES), price_min: Optional[int] = Form(None),
@@ -306,11 +319,11 @@ def submit_job(request, image_id: str = Form(None), program: UploadedFile = File
         lock_timeout_seconds=lock_timeout_seconds, deadline_seconds=deadline_seconds, stake=stake,
         settlement=settlement)
     job = services.submit_job(request.user, prog, req)
-    return 201, job_out(services.get_job(job.pk))
+    return Status(201, job_out(services.get_job(job.pk)))
 
 
-@api.get("/jobs", response=list[JobOut], tags=["jobs"])
-def list_jobs(request, state: Optional[str] = None, limit: int = 50):
+@api.get("/jobs", response={200: list[JobOut], 400: Error, 401: Error, 429: Error}, tags=["jobs"])
+def list_jobs(request, state: Optional[JobStateName] = None, limit: int = 50):
     """Your jobs, newest first."""
     jobs = Job.objects.filter(client=request.user).select_related("program", "operator")
     if state:
@@ -318,7 +331,7 @@ def list_jobs(request, state: Optional[str] = None, limit: int = 50):
     return [job_out(j) for j in jobs[:max(1, min(limit, 200))]]
 
 
-@api.get("/jobs/{job_id}", response={200: JobOut, 403: Error, 404: Error}, tags=["jobs"])
+@api.get("/jobs/{job_id}", response={200: JobOut, 403: Error, 404: Error, 400: Error, 401: Error, 429: Error}, tags=["jobs"])
 def get_job(request, job_id: str):
     """One of your jobs (or one you hold, as an operator)."""
     job = services.get_job(job_id)
@@ -328,7 +341,7 @@ def get_job(request, job_id: str):
     return job_out(job)
 
 
-@api.get("/jobs/{job_id}/journal", response={200: None, 403: Error, 404: Error, 409: Error}, tags=["jobs"])
+@api.get("/jobs/{job_id}/journal", response={200: None, 403: Error, 404: Error, 409: Error, 400: Error, 401: Error, 429: Error}, tags=["jobs"])
 def job_journal(request, job_id: str):
     """The journal (what the program wrote to fd 1) of a paid job, as bytes."""
     job = _own_job(request, job_id)
@@ -339,7 +352,7 @@ def job_journal(request, job_id: str):
     return response
 
 
-@api.get("/jobs/{job_id}/receipt", response={200: None, 403: Error, 404: Error, 409: Error}, tags=["jobs"])
+@api.get("/jobs/{job_id}/receipt", response={200: None, 403: Error, 404: Error, 409: Error, 400: Error, 401: Error, 429: Error}, tags=["jobs"])
 def job_receipt(request, job_id: str):
     """The verified receipt of a paid job (check it yourself: ``zkmips verify``)."""
     job = _own_job(request, job_id)
@@ -358,14 +371,14 @@ def _operator(request):
     return services.operator_of(request.user)
 
 
-@api.get("/offers", response={200: list[OfferOut], 403: Error}, tags=["operators"])
+@api.get("/offers", response={200: list[OfferOut], 403: Error, 400: Error, 401: Error, 429: Error}, tags=["operators"])
 def offers(request):
     """Open jobs with their current price (what the broker also announces)."""
     _operator(request)
     return services.open_offers()
 
 
-@api.post("/jobs/{job_id}/lock", response={200: LockOut, 402: Error, 403: Error, 404: Error, 409: Error},
+@api.post("/jobs/{job_id}/lock", response={200: LockOut, 402: Error, 403: Error, 404: Error, 409: Error, 400: Error, 401: Error, 429: Error},
           tags=["operators"])
 def lock(request, job_id: str):
     """Lock an open job at its current price, staking its stake from your collateral."""
@@ -375,7 +388,7 @@ def lock(request, job_id: str):
             "lock_expires_at": job.lock_expires_at.isoformat()}
 
 
-@api.get("/jobs/{job_id}/inputs", response={200: InputsOut, 403: Error, 404: Error, 409: Error},
+@api.get("/jobs/{job_id}/inputs", response={200: InputsOut, 403: Error, 404: Error, 409: Error, 400: Error, 401: Error, 429: Error},
          tags=["operators"])
 def inputs(request, job_id: str):
     """The program and inputs (private input included) of a job you hold."""
@@ -386,27 +399,27 @@ def inputs(request, job_id: str):
             "lock_expires_at": got.lock_expires_at}
 
 
-@api.post("/jobs/{job_id}/progress", response={204: None, 403: Error, 404: Error, 409: Error},
+@api.post("/jobs/{job_id}/progress", response={204: None, 403: Error, 404: Error, 409: Error, 400: Error, 401: Error, 429: Error},
           tags=["operators"])
 def progress(request, job_id: str, body: ProgressIn):
     """Say how far the proof is (shown to the client)."""
     services.report_progress(_operator(request), job_id, body.stage, body.done, body.total)
-    return 204, None
+    return Status(204, None)
 
 
-@api.post("/jobs/{job_id}/receipt", response={202: JobOut, 403: Error, 404: Error, 409: Error, 413: Error},
+@api.post("/jobs/{job_id}/receipt", response={202: JobOut, 403: Error, 404: Error, 409: Error, 413: Error, 400: Error, 401: Error, 429: Error},
           tags=["operators"])
 def upload_receipt(request, job_id: str, receipt: UploadedFile = File(...)):
     """Upload the receipt of a job you hold; it is verified before you are paid."""
     data = _read(receipt, limits.MAX_RECEIPT_BYTES, "receipt")
     services.submit_receipt(_operator(request), job_id, data)
-    return 202, job_out(services.get_job(job_id))
+    return Status(202, job_out(services.get_job(job_id)))
 
 
 # ---------------------------------------------------------------- anyone
 
 
-@api.post("/verify", auth=None, response={200: ClaimOut, 413: Error}, tags=["receipts"])
+@api.post("/verify", auth=None, response={200: ClaimOut, 413: Error, 400: Error, 401: Error, 429: Error}, tags=["receipts"])
 def verify(request, receipt: UploadedFile = File(...), image_id: str = Form(None)):
     """Verify any receipt: its claim if valid, the reason if not."""
     from prover.errors import VerificationError
@@ -424,7 +437,7 @@ def verify(request, receipt: UploadedFile = File(...), image_id: str = Form(None
             "journal_hex": claim.journal.hex(), "exit_code": claim.exit_code, "cycles": claim.cycles}
 
 
-@api.get("/market", auth=None, tags=["market"])
+@api.get("/market", auth=None, response={200: dict, 429: Error}, tags=["market"])
 def market(request) -> dict:
     """Market figures: jobs by state, jobs per hour, prices and proving speed (what the charts draw)."""
     return stats.market_stats()
