@@ -25,13 +25,16 @@ OFFER_EXCHANGE = Exchange(EXCHANGE_NAME, type="fanout", durable=True)
 #: An offer nobody consumed within this time is dropped by the broker (it is re-published
 #: while the job stays open).
 OFFER_TTL_SECONDS = 600
+#: An operator's queue unused this long (no worker running) is deleted by the broker; its
+#: workers declare it again when they start, and open jobs are re-announced meanwhile.
+QUEUE_IDLE_EXPIRY_SECONDS = 3600
 
 
 def worker_queue(operator_name: str) -> Queue:
     """The durable queue of one operator's workers (shared by all its worker processes)."""
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in operator_name)[:100]
     return Queue(f"{EXCHANGE_NAME}.{safe}", exchange=OFFER_EXCHANGE, durable=True,
-                 queue_arguments={"x-message-ttl": OFFER_TTL_SECONDS * 1000, "x-expires": 7 * 24 * 3600 * 1000})
+                 queue_arguments={"x-message-ttl": OFFER_TTL_SECONDS * 1000, "x-expires": QUEUE_IDLE_EXPIRY_SECONDS * 1000})
 
 
 def publish(broker_url: str, offer: dict[str, Any], *, timeout: float = 3.0) -> None:

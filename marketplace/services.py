@@ -27,6 +27,9 @@ from marketplace.states import HELD, JobState, check_transition
 from prover.keccak import keccak256
 
 log = logging.getLogger("marketplace")
+#: A receipt still unsettled this long after its upload was probably never queued (the broker
+#: was down); the sweep settles it itself. (Settling twice is harmless: settle is idempotent.)
+SETTLEMENT_GRACE_SECONDS = 30
 S = JobState
 
 
@@ -495,7 +498,7 @@ def expire_deadlines(now=None) -> int:
 
 def settle_pending() -> int:
     """Settle submitted receipts whose task was lost (broker down when they arrived)."""
-    stale = timezone.now() - timedelta(seconds=60)
+    stale = timezone.now() - timedelta(seconds=SETTLEMENT_GRACE_SECONDS)
     ids = list(Attempt.objects.filter(state=Attempt.SUBMITTED, submitted_at__lt=stale).values_list("pk", flat=True))
     for attempt_id in ids:
         settle(attempt_id)
