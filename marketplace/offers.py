@@ -30,11 +30,28 @@ OFFER_TTL_SECONDS = 600
 QUEUE_IDLE_EXPIRY_SECONDS = 3600
 
 
+#: The exchange as workers see it: bound to, never declared. Declaring it would need the
+#: "configure" permission on it, which also allows deleting it; a worker's broker account
+#: has no such right (docs/marketplace.md, "Broker permissions"). The marketplace declares it.
+WORKER_VIEW_OF_EXCHANGE = Exchange(EXCHANGE_NAME, type="fanout", durable=True, no_declare=True)
+
+
+def queue_name(operator_name: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in operator_name)[:100]
+    return f"{EXCHANGE_NAME}.{safe}"
+
+
 def worker_queue(operator_name: str) -> Queue:
     """The durable queue of one operator's workers (shared by all its worker processes)."""
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in operator_name)[:100]
-    return Queue(f"{EXCHANGE_NAME}.{safe}", exchange=OFFER_EXCHANGE, durable=True,
+    return Queue(queue_name(operator_name), exchange=WORKER_VIEW_OF_EXCHANGE, durable=True,
                  queue_arguments={"x-message-ttl": OFFER_TTL_SECONDS * 1000, "x-expires": QUEUE_IDLE_EXPIRY_SECONDS * 1000})
+
+
+def declare_exchange(broker_url: str, *, timeout: float = 3.0) -> None:
+    """Make sure the offers exchange exists (the settlement worker does it when it starts), so
+    that workers can bind to it before the first offer is published."""
+    with Connection(broker_url, connect_timeout=timeout) as conn:
+        OFFER_EXCHANGE(conn.default_channel).declare()
 
 
 def publish(broker_url: str, offer: dict[str, Any], *, timeout: float = 3.0) -> None:

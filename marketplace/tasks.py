@@ -8,7 +8,20 @@ from marketplace.celery_app import app
 
 django.setup()
 
-from marketplace import services  # noqa: E402  (needs the app registry)
+from celery.signals import worker_ready  # noqa: E402
+
+from marketplace import offers, services  # noqa: E402  (needs the app registry)
+
+
+@worker_ready.connect
+def _declare_offers_exchange(**_) -> None:
+    """Workers bind their queues to the offers exchange without declaring it: create it now."""
+    from django.conf import settings
+    try:
+        offers.declare_exchange(settings.BROKER_URL)
+    except Exception as e:  # noqa: BLE001 - the first published offer declares it too
+        import logging
+        logging.getLogger("marketplace").warning("offers exchange not declared yet: %s", e)
 
 
 @app.task(name="marketplace.settle")

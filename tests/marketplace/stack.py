@@ -79,6 +79,7 @@ class Stack:
     url: str
     tmp: Path
     workers: list[WorkerProcess] = field(default_factory=list)
+    accounts: list[str] = field(default_factory=list)
 
     def operator(self, collateral: int = 100_000):
         from marketplace import services
@@ -88,12 +89,17 @@ class Stack:
         return user
 
     def start_worker(self, user=None) -> WorkerProcess:
+        """A `zkmips worker start` process with the operator's own broker account, which can
+        only read the operator's offers (marketplace.broker_accounts)."""
+        from marketplace import broker_accounts
         user = user or self.operator()
         _, token = ApiToken.issue(user)
+        broker = broker_accounts.grant(user.operator.name)
+        self.accounts.append(user.operator.name)
         log = self.tmp / f"{user.username}.log"
         proc = subprocess.Popen(
             [sys.executable, "-m", "zkmips.cli", "worker", "start", "--market", self.url, "--token", token,
-             "--broker", BROKER, "--workers", "1", "-q", "--loglevel", "INFO"],
+             "--broker", broker, "--workers", "1", "-q", "--loglevel", "INFO"],
             cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
             env={**os.environ, "NUMBA_NUM_THREADS": "1"})
         worker = WorkerProcess(user.username, user.operator, proc, log)
@@ -101,8 +107,16 @@ class Stack:
         return worker
 
     def close(self) -> None:
+        from kombu import Connection
+
+        from marketplace import broker_accounts, offers
         for w in self.workers:
             w.stop()
+        for name in self.accounts:
+            broker_accounts.revoke(name)
+        with Connection(BROKER) as conn:
+            for name in self.accounts:
+                conn.default_channel.queue_delete(offers.queue_name(name))
 
 
 def wait_for(job_id, states: set[str], timeout: float = 240.0, *, stack: Stack | None = None) -> Job:

@@ -60,6 +60,8 @@ def test_a_worker_killed_mid_job_is_slashed_and_another_finishes(stack, client_a
     assert ledger.balance(ledger.client_account(user)) == 1_000_000 - 1000 + 200
     assert bytes(job.journal) == bytes(api.journal(job_id)) and bytes(job.journal).startswith(b"Hello")
     assert ledger.audit() == []
+    # the workers took their offers from the broker, with read-only accounts
+    assert "broker unavailable" not in rescuer.log.read_text()
 
 
 @pytest.mark.parametrize("bad", ["forged", "another job's"])
