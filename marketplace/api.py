@@ -249,7 +249,7 @@ def register(request, body: RegisterIn):
 def account(request):
     """Your balances: as a client, and as an operator your free collateral."""
     user = request.user
-    op = getattr(user, "operator", None) if hasattr(user, "operator") else None
+    op = getattr(user, "operator", None)
     return {"username": user.username, "operator": op.name if op else None,
             "balance": ledger.balance(ledger.client_account(user)),
             "collateral": ledger.balance(ledger.operator_account(op)) if op else None}
@@ -335,7 +335,7 @@ def list_jobs(request, state: Optional[JobStateName] = None, limit: int = 50):
 def get_job(request, job_id: str):
     """One of your jobs (or one you hold, as an operator)."""
     job = services.get_job(job_id)
-    op = getattr(request.user, "operator", None) if hasattr(request.user, "operator") else None
+    op = getattr(request.user, "operator", None)
     if job.client_id != request.user.pk and not (op and job.operator_id == op.pk):
         raise Forbidden(f"job {job_id} is not yours")
     return job_out(job)
