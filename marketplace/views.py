@@ -31,6 +31,10 @@ from marketplace.states import TERMINAL, JobState
 #: The happy path a job walks, drawn as the pipeline on its page.
 PIPELINE = [JobState.SUBMITTED, JobState.OPEN, JobState.LOCKED, JobState.PROVING, JobState.VERIFYING,
             JobState.PAID]
+#: What the worker's progress stages (prover.zkmips.segment_receipt.prove_segmented) mean.
+STAGE_LABELS = {"setup": "setting up the program", "execute": "executing and cutting segments",
+                "commit": "committing segments", "memory": "proving memory", "prove": "proving segments",
+                "encode": "writing the receipt"}
 #: How much of a journal the pages show (the download link gives all of it).
 PREVIEW_BYTES = 4096
 
@@ -281,8 +285,10 @@ def _job_context(job: Job) -> dict:
     progress = view["progress"]
     if progress and progress["stage"]:
         total = progress["total"]
-        progress = {**progress, "text": f"{progress['stage']} {progress['done']}/{total} segments" if total
-                    else progress["stage"], "percent": round(100 * progress["done"] / total) if total else None}
+        label = STAGE_LABELS.get(progress["stage"], progress["stage"])
+        per_segment = progress["stage"] in ("commit", "prove") and total
+        progress = {**progress, "text": f"{label}: {progress['done']}/{total} segments" if per_segment else label,
+                    "percent": round(100 * progress["done"] / total) if total else None}
     else:
         progress = None
     events = [{**e, "at": datetime.fromisoformat(e["at"])} for e in view["events"]]
