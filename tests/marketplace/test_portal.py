@@ -211,7 +211,7 @@ def test_the_job_page_follows_the_job_until_paid(alice, market, elf):
     services.fetch_inputs(market.operator, job.pk)
     services.report_progress(market.operator, job.pk, "prove", 3, 7)
     html = alice.get(live, **HX).content.decode()
-    assert 'data-state="proving"' in html and "prove 3/7 segments" in html and "prover1" in html
+    assert 'data-state="proving"' in html and "proving segments: 3/7 segments" in html and "prover1" in html
     assert 'hx-trigger="every 1s"' in html and "<html" not in html
     assert alice.get(reverse("job_journal", args=[job.pk])).status_code == 404
 
