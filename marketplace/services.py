@@ -467,7 +467,11 @@ def expire_locks(now=None) -> int:
             job = _locked_job(job_id)
             if job.state not in (S.LOCKED.value, S.PROVING.value) or job.lock_expires_at > now:
                 continue
-            attempt = job.attempts.select_for_update().get(state=Attempt.ACTIVE)
+            attempt = job.attempts.select_for_update().filter(state=Attempt.ACTIVE).first()
+            if attempt is None:          # cannot happen (a lock creates its attempt); reopen anyway
+                log.error("job %s is %s without a live attempt", job.pk, job.state)
+                _release(job, "the lock expired")
+                continue
             attempt.state, attempt.finished_at, attempt.reason = Attempt.EXPIRED, now, "lock expired"
             attempt.save()
             _slash(job, attempt, "lock expired")
