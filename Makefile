@@ -4,20 +4,21 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APT_PACKAGES := gcc-mipsel-linux-gnu qemu-user csmith libcsmith-dev
+APT_PACKAGES := gcc-mipsel-linux-gnu qemu-user csmith libcsmith-dev chromium
 # Numba caches compiled kernels in __pycache__ next to the sources (git-ignored), so the
 # first `make test` or `make run` warms the cache that later `zkmips` commands use.
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup apt venv guests test test-all run bench clean
+.PHONY: setup apt venv node guests test test-all run bench clean
 
-setup: apt venv
+setup: apt venv node
 
-# Debian's MIPS cross compiler, qemu-user (the reference VM) and csmith (random C programs
-# for the VM's differential tests), installed only when missing.
+# Debian's MIPS cross compiler, qemu-user (the reference VM), csmith (random C programs
+# for the VM's differential tests) and chromium (the portal's browser tests drive
+# /usr/bin/chromium), installed only when missing.
 apt:
 	@if ! command -v mipsel-linux-gnu-gcc >/dev/null || ! command -v qemu-mipsel >/dev/null \
-		|| ! command -v csmith >/dev/null || ! test -d /usr/include/csmith; then \
+		|| ! command -v csmith >/dev/null || ! test -d /usr/include/csmith || ! test -x /usr/bin/chromium; then \
 		echo "installing $(APT_PACKAGES)"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES); \
@@ -31,6 +32,22 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	@touch $(STAMP)
 
+# The portal's browser libraries (package.json: htmx, Chart.js), served from node_modules;
+# `npm ci` again whenever package.json or package-lock.json is newer than npm's own record of
+# the installed tree (node_modules/.package-lock.json). npm comes from Debian when missing.
+node:
+	@if test -f package.json; then \
+		if ! command -v npm >/dev/null; then \
+			echo "installing npm"; \
+			SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+			$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm; \
+		fi; \
+		if ! test -f node_modules/.package-lock.json || test package-lock.json -nt node_modules/.package-lock.json \
+			|| test package.json -nt node_modules/.package-lock.json; then \
+			npm ci --no-audit --no-fund --loglevel=error; \
+		fi; \
+	fi
+
 guests: apt
 	$(MAKE) -s -C guests
 
@@ -40,8 +57,17 @@ test: setup guests
 test-all: setup guests
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS)
 
+# The whole stack on embedded defaults (docs/running.md): migrate the database (SQLite in
+# var/ unless DATABASE_URL says otherwise), create the demo accounts (var/demo.json), choose
+# the broker (the local RabbitMQ, else kombu's filesystem transport) and start the Procfile
+# under honcho: portal, settlement worker, beat, one operator worker. Ctrl-C stops it all.
+RUN_VAR = $${ZKMIPS_VAR_DIR:-var}
+run: export ZKMIPS_FAUCET ?= 1000000
+run: export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 run: setup guests
-	$(VENV)/bin/zkmips execute guests/build/hello-O2.elf --input guests/hello/input.txt
+	@$(PY) manage.py migrate --noinput -v 0
+	@$(PY) manage.py market_demo --url http://127.0.0.1:$${PORT:-8000} --env-file $(RUN_VAR)/run.env
+	@exec $(VENV)/bin/honcho -f Procfile -e $(RUN_VAR)/run.env start -p $${PORT:-8000}
 
 bench: setup guests
 	$(PY) bench/vm.py

@@ -13,15 +13,20 @@ import os
 
 from celery import Celery
 
+from marketplace.offers import transport_options
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
 
 SETTLEMENT_QUEUE = "zkmips.settlement"
 #: Seconds between two sweeps (lock and deadline expiry, refunds, offer re-publication).
 SWEEP_SECONDS = float(os.environ.get("ZKMIPS_SWEEP_SECONDS", "5"))
 
+BROKER_URL = os.environ.get("ZKMIPS_BROKER_URL") or "amqp://guest:guest@127.0.0.1:5672//"
+
 app = Celery("zkmips-market")
 app.conf.update(
-    broker_url=os.environ.get("ZKMIPS_BROKER_URL") or "amqp://guest:guest@127.0.0.1:5672//",
+    broker_url=BROKER_URL,
+    broker_transport_options=transport_options(BROKER_URL),   # filesystem://: its folders
     task_default_queue=SETTLEMENT_QUEUE,
     task_serializer="json", accept_content=["json"], result_serializer="json",
     task_ignore_result=True,

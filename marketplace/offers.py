@@ -16,6 +16,8 @@ This module imports no Django: the worker uses the same names to bind its queue.
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 from kombu import Connection, Exchange, Queue
@@ -47,16 +49,32 @@ def worker_queue(operator_name: str) -> Queue:
                  queue_arguments={"x-message-ttl": OFFER_TTL_SECONDS * 1000, "x-expires": QUEUE_IDLE_EXPIRY_SECONDS * 1000})
 
 
+def transport_options(broker_url: str) -> dict[str, Any]:
+    """kombu's transport options for ``broker_url``: none for RabbitMQ. kombu's filesystem
+    transport (``filesystem://``, the broker of `make run` when no RabbitMQ answers) keeps
+    its messages in folders that every process must agree on: ``$ZKMIPS_BROKER_DIR``
+    (default ``broker/`` in the var directory); see docs/running.md."""
+    if not broker_url.startswith("filesystem:"):
+        return {}
+    var = Path(os.environ.get("ZKMIPS_VAR_DIR") or Path(__file__).resolve().parent.parent / "var")
+    root = Path(os.environ.get("ZKMIPS_BROKER_DIR") or var / "broker")
+    for sub in ("queues", "control"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    return {"data_folder_in": str(root / "queues"), "data_folder_out": str(root / "queues"),
+            "control_folder": str(root / "control"), "polling_interval": 0.5}
+
+
 def declare_exchange(broker_url: str, *, timeout: float = 3.0) -> None:
     """Make sure the offers exchange exists (the settlement worker does it when it starts), so
     that workers can bind to it before the first offer is published."""
-    with Connection(broker_url, connect_timeout=timeout) as conn:
+    with Connection(broker_url, connect_timeout=timeout, transport_options=transport_options(broker_url)) as conn:
         OFFER_EXCHANGE(conn.default_channel).declare()
 
 
 def publish(broker_url: str, offer: dict[str, Any], *, timeout: float = 3.0) -> None:
     """Publish one offer; raises (kombu/OSError) when the broker does not answer in time."""
-    with Connection(broker_url, connect_timeout=timeout, transport_options={"max_retries": 1}) as conn:
+    with Connection(broker_url, connect_timeout=timeout,
+                    transport_options={"max_retries": 1, **transport_options(broker_url)}) as conn:
         producer = conn.Producer(serializer="json")
         producer.publish(json.loads(json.dumps(offer)), exchange=OFFER_EXCHANGE, declare=[OFFER_EXCHANGE],
                          delivery_mode=2, expiration=OFFER_TTL_SECONDS, retry=False)

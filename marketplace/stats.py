@@ -24,7 +24,7 @@ def market_stats(hours: int = 24) -> dict:
     start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours - 1)
     hours_axis = [start + timedelta(hours=i) for i in range(hours)]
     recent = list(Attempt.objects.filter(state=Attempt.ACCEPTED).select_related("job")
-                  .order_by("-finished_at")[:100])
+                  .defer("receipt").order_by("-finished_at")[:100])    # receipts are megabytes each
     recent.reverse()
     speed = []
     for a in recent:
