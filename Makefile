@@ -51,11 +51,14 @@ node:
 guests: apt
 	$(MAKE) -s -C guests
 
+# Tests marked `serial` restart RabbitMQ: they run alone, after the others.
 test: setup guests
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS) -m "not slow"
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) -m "not slow and not serial"
+	$(PY) -m pytest -q -m "serial and not slow"
 
 test-all: setup guests
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS)
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) -m "not serial"
+	$(PY) -m pytest -q -m "serial"
 
 # The whole stack on embedded defaults (docs/running.md): migrate the database (SQLite in
 # var/ unless DATABASE_URL says otherwise), create the demo accounts (var/demo.json), choose
@@ -75,6 +78,7 @@ bench: setup guests
 	$(PY) bench/prove.py
 	$(PY) bench/workloads.py
 	$(PY) bench/workloads.py --only hashing --distributed --out bench/results/workloads-distributed.json
+	$(PY) bench/market.py
 
 clean:
 	$(MAKE) -s -C guests clean

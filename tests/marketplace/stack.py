@@ -27,9 +27,16 @@ def settlement_worker():
     """The marketplace's settlement worker and a 1-second sweep, over the real broker."""
     from celery.contrib.testing.worker import start_worker
 
-    from marketplace.celery_app import app
+    from kombu import Connection
+
     from marketplace import tasks
+    from marketplace.celery_app import app
+    # Each test gets its own settlement queue: the other xdist process (or a `make run` on the
+    # same broker) runs its own settlement worker, on another database.
+    queue = f"zkmips.settlement.test-{uuid.uuid4().hex[:12]}"
+    saved_routes = app.conf.task_routes
     app.conf.task_always_eager = False
+    app.conf.task_routes = {"marketplace.*": {"queue": queue}}
     stop = threading.Event()
 
     def sweeper() -> None:
@@ -40,14 +47,19 @@ def settlement_worker():
                 pass
 
     thread = threading.Thread(target=sweeper, daemon=True)
-    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING",
-                      shutdown_timeout=60):
-        thread.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            thread.join(5)
+    try:
+        with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING",
+                          shutdown_timeout=60, queues=[queue]):
+            thread.start()
+            try:
+                yield
+            finally:
+                stop.set()
+                thread.join(5)
+    finally:
+        app.conf.task_routes = saved_routes
+        with Connection(BROKER) as conn:
+            conn.default_channel.queue_delete(queue)
 
 
 @dataclass

@@ -78,8 +78,11 @@ def test_a_bad_receipt_is_rejected_slashed_and_the_job_reopens(stack, client_api
         receipt[len(receipt) // 3] ^= 0x10
     else:                                              # a valid receipt, of another input
         receipt = real_receipt("hello", b"someone else's input\n")
+    uploaded = time.monotonic()
     cheat.upload_receipt(job_id, bytes(receipt))
     wait_for(job_id, {"open"})
+    # settled by the task sent through the broker, not by the sweep's fallback
+    assert time.monotonic() - uploaded < services.SETTLEMENT_GRACE_SECONDS
     attempt = Attempt.objects.get(operator=cheat_user.operator)
     assert attempt.state == Attempt.REJECTED
     assert ("invalid receipt" if bad == "forged" else "another public input") in attempt.reason
