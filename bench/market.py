@@ -54,6 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.prove import TreeMemory  # noqa: E402  (peak RSS of process trees, as in the prover's bench)
 from marketplace.client import MarketClient  # noqa: E402  (no Django: the API's HTTP client)
 
 VENV_BIN = Path(sys.executable).parent
@@ -105,40 +106,6 @@ def at(iso: str) -> float:
 
 
 # ---------------------------------------------------------------- processes
-
-class TreeMemory:
-    """Peak of the summed RSS of some processes and all their descendants."""
-
-    def __init__(self, pids: list[int]):
-        self.pids, self.peak = pids, 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        import psutil
-        while not self._stop.is_set():
-            total = 0
-            for pid in self.pids:
-                try:
-                    p = psutil.Process(pid)
-                    for q in [p, *p.children(recursive=True)]:
-                        try:
-                            total += q.memory_info().rss
-                        except psutil.Error:
-                            pass
-                except psutil.Error:
-                    pass
-            self.peak = max(self.peak, total)
-            self._stop.wait(0.2)
-
-    def __enter__(self) -> "TreeMemory":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
 
 def stop(procs: list[subprocess.Popen], grace: float = 20.0) -> None:
     """SIGTERM each process group (a worker and its proving processes), SIGKILL the late ones."""

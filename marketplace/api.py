@@ -108,11 +108,9 @@ class ProgramOut(Schema):
     dry_run: Optional[DryRunOut] = None
 
 
-class JobOut(Schema):
-    id: str
-    state: str
+class JobTermsOut(Schema):
+    """What a job asks for: the fields its offer and its full view share."""
     image_id: str
-    program: str
     input_digest: str
     input_bytes: int
     private_input_bytes: int
@@ -120,12 +118,18 @@ class JobOut(Schema):
     expected_cycles: int
     price_min: int
     price_max: int
-    price_now: int
     ramp_seconds: int
     stake: int
     lock_timeout_seconds: int
     deadline: str
     settlement: str
+    state: str
+
+
+class JobOut(JobTermsOut):
+    id: str
+    program: str
+    price_now: int
     operator: Optional[str]
     lock_price: Optional[int]
     lock_expires_at: Optional[str]
@@ -138,24 +142,10 @@ class JobOut(Schema):
     events: list[dict]
 
 
-class OfferOut(Schema):
+class OfferOut(JobTermsOut):
     job_id: str
-    image_id: str
     program_bytes: int
-    input_digest: str
-    input_bytes: int
-    private_input_bytes: int
-    max_cycles: int
-    expected_cycles: int
-    price_min: int
-    price_max: int
     auction_start: str
-    ramp_seconds: int
-    stake: int
-    lock_timeout_seconds: int
-    deadline: str
-    settlement: str
-    state: str
     price: int
 
 
