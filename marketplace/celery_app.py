@@ -17,7 +17,9 @@ from marketplace.offers import transport_options
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
 
-SETTLEMENT_QUEUE = "zkmips.settlement"
+#: The settlement queue (ZKMIPS_SETTLEMENT_QUEUE): the test suite gives each of its processes
+#: its own, since each has its own database.
+SETTLEMENT_QUEUE = os.environ.get("ZKMIPS_SETTLEMENT_QUEUE") or "zkmips.settlement"
 #: Seconds between two sweeps (lock and deadline expiry, refunds, offer re-publication).
 SWEEP_SECONDS = float(os.environ.get("ZKMIPS_SWEEP_SECONDS", "5"))
 

@@ -30,13 +30,8 @@ def settlement_worker():
     from kombu import Connection
 
     from marketplace import tasks
-    from marketplace.celery_app import app
-    # Each test gets its own settlement queue: the other xdist process (or a `make run` on the
-    # same broker) runs its own settlement worker, on another database.
-    queue = f"zkmips.settlement.test-{uuid.uuid4().hex[:12]}"
-    saved_routes = app.conf.task_routes
+    from marketplace.celery_app import SETTLEMENT_QUEUE, app
     app.conf.task_always_eager = False
-    app.conf.task_routes = {"marketplace.*": {"queue": queue}}
     stop = threading.Event()
 
     def sweeper() -> None:
@@ -49,17 +44,16 @@ def settlement_worker():
     thread = threading.Thread(target=sweeper, daemon=True)
     try:
         with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING",
-                          shutdown_timeout=60, queues=[queue]):
+                          shutdown_timeout=60, queues=[SETTLEMENT_QUEUE]):
             thread.start()
             try:
                 yield
             finally:
                 stop.set()
                 thread.join(5)
-    finally:
-        app.conf.task_routes = saved_routes
+    finally:                         # tasks left over are of this test only: drop them
         with Connection(BROKER) as conn:
-            conn.default_channel.queue_delete(queue)
+            conn.default_channel.queue_delete(SETTLEMENT_QUEUE)
 
 
 @dataclass
