@@ -16,7 +16,9 @@ from datetime import timedelta
 from cryptography.fernet import Fernet
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 import vm
@@ -194,15 +196,16 @@ def submit_job(client, program: Program, req: JobRequest) -> Job:
     return job
 
 
-def _locked_job(job_id) -> Job:
+def _find_job(jobs, job_id) -> Job:
     try:
-        return Job.objects.select_for_update().get(pk=job_id)
-    except (Job.DoesNotExist, ValueError, MarketError):
+        return jobs.get(pk=job_id)
+    except (Job.DoesNotExist, ValueError, ValidationError):   # a malformed id names no job either
         raise NotFound(f"no job {job_id}") from None
-    except Exception as e:  # a malformed UUID raises ValidationError
-        if type(e).__name__ == "ValidationError":
-            raise NotFound(f"no job {job_id}") from None
-        raise
+
+
+def _locked_job(job_id) -> Job:
+    """The job, its row locked until the end of the caller's transaction."""
+    return _find_job(Job.objects.select_for_update(), job_id)
 
 
 def _move(job: Job, target: JobState, note: str = "") -> None:
@@ -213,14 +216,7 @@ def _move(job: Job, target: JobState, note: str = "") -> None:
 
 
 def get_job(job_id) -> Job:
-    try:
-        return Job.objects.select_related("program", "operator", "client").get(pk=job_id)
-    except (Job.DoesNotExist, ValueError):
-        raise NotFound(f"no job {job_id}") from None
-    except Exception as e:
-        if type(e).__name__ == "ValidationError":
-            raise NotFound(f"no job {job_id}") from None
-        raise
+    return _find_job(Job.objects.select_related("program", "operator", "client"), job_id)
 
 
 def current_price(job: Job, now=None) -> int:
@@ -241,32 +237,34 @@ def offer_of(job: Job) -> dict:
 
 
 def publish_offer(job_id) -> bool:
-    """Publish the job's offer if it is submitted or open; submitted -> open on the first
-    success. A broker that does not answer leaves the job as it was (republish_offers retries)."""
+    """Offer a submitted or open job on the broker. The job is open (lockable) before its
+    offer goes out, so that a worker that reads the offer at once finds it open; a broker that
+    does not answer leaves it open but unannounced, and republish_offers tries again (workers
+    polling the API see it meanwhile)."""
     from marketplace import offers
-    job = Job.objects.select_related("program").filter(pk=job_id).first()
-    if job is None or job.state not in (S.SUBMITTED.value, S.OPEN.value):
-        return False
-    try:
-        offers.publish(settings.BROKER_URL, offer_of(job))
-    except Exception as e:                      # broker down: the job waits, nothing is lost
-        log.warning("offer of job %s not published (%s); will retry", job.pk, e)
-        return False
     with transaction.atomic():
-        job = _locked_job(job_id)
-        job.offer_published_at = timezone.now()
+        job = _find_job(Job.objects.select_for_update().select_related("program"), job_id)
         if job.state == S.SUBMITTED.value:
-            _move(job, S.OPEN, "offer published")
-        else:
-            job.save(update_fields=["offer_published_at", "updated"])
+            _move(job, S.OPEN, "offered to workers")
+        elif job.state != S.OPEN.value:
+            return False
+        offer = offer_of(job)
+    try:
+        offers.publish(settings.BROKER_URL, offer)
+    except Exception as e:                      # broker down: the job waits, nothing is lost
+        log.warning("offer of job %s not published (%s); will retry", job_id, e)
+        return False
+    Job.objects.filter(pk=job_id).update(offer_published_at=timezone.now())
     return True
 
 
 def republish_offers(older_than_seconds: float = 30.0) -> int:
-    """Publish again the offers of submitted jobs and of open jobs not announced lately."""
+    """Offer again submitted jobs (their first offer was lost with a crash) and open jobs
+    whose offer did not go out or went out a while ago."""
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    ids = list(Job.objects.filter(state=S.SUBMITTED.value).values_list("pk", flat=True)) + list(
-        Job.objects.filter(state=S.OPEN.value, offer_published_at__lt=cutoff).values_list("pk", flat=True))
+    stale = Q(offer_published_at__isnull=True) | Q(offer_published_at__lt=cutoff)
+    ids = list(Job.objects.filter(Q(state=S.SUBMITTED.value) | (Q(state=S.OPEN.value) & stale))
+               .values_list("pk", flat=True))
     return sum(publish_offer(i) for i in ids)
 
 
