@@ -190,10 +190,7 @@ def _read(upload: UploadedFile | None, limit: int, what: str) -> bytes | None:
 
 
 def _own_job(request: HttpRequest, job_id: str) -> Job:
-    job = services.get_job(job_id)
-    if job.client_id != request.user.pk:
-        raise Forbidden(f"job {job_id} is not yours")
-    return job
+    return services.client_job(request.user, job_id)
 
 
 def job_out(job: Job) -> dict:

@@ -15,7 +15,6 @@ This module imports no Django: the worker uses the same names to bind its queue.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -76,5 +75,5 @@ def publish(broker_url: str, offer: dict[str, Any], *, timeout: float = 3.0) -> 
     with Connection(broker_url, connect_timeout=timeout,
                     transport_options={"max_retries": 1, **transport_options(broker_url)}) as conn:
         producer = conn.Producer(serializer="json")
-        producer.publish(json.loads(json.dumps(offer)), exchange=OFFER_EXCHANGE, declare=[OFFER_EXCHANGE],
+        producer.publish(offer, exchange=OFFER_EXCHANGE, declare=[OFFER_EXCHANGE],
                          delivery_mode=2, expiration=OFFER_TTL_SECONDS, retry=False)

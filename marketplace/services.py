@@ -219,6 +219,14 @@ def get_job(job_id) -> Job:
     return _find_job(Job.objects.select_related("program", "operator", "client"), job_id)
 
 
+def client_job(user, job_id) -> Job:
+    """A job as its client sees it: NotFound when there is none, Forbidden when it is another's."""
+    job = get_job(job_id)
+    if job.client_id != user.pk:
+        raise Forbidden(f"job {job_id} is not yours")
+    return job
+
+
 def current_price(job: Job, now=None) -> int:
     return pricing.price_at(job.price_min, job.price_max, job.auction_start, job.ramp_seconds, now or timezone.now())
 

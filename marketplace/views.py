@@ -70,12 +70,11 @@ def _operator(user) -> Operator | None:
 def _own_job(request: HttpRequest, job_id: UUID) -> Job:
     """The job if it is the requester's: 404 when there is no such job, 403 when it is someone else's."""
     try:
-        job = services.get_job(job_id)
+        return services.client_job(request.user, job_id)
     except NotFound as e:
         raise Http404(str(e)) from None
-    if job.client_id != request.user.pk:
-        raise PermissionDenied(f"job {job_id} is not yours")
-    return job
+    except Forbidden as e:
+        raise PermissionDenied(str(e)) from None
 
 
 def _download(data: bytes, filename: str) -> HttpResponse:
