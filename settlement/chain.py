@@ -44,19 +44,31 @@ def cache_dir() -> Path:
     return Path(os.environ.get("ZKMIPS_VYPER_CACHE", _REPO_ROOT / "var" / "vyper-cache"))
 
 
-def compile_contract(name: str) -> Compiled:
-    """Compile ``settlement/contracts/<name>.vy`` (or read the cached output of the same source)."""
+def _sources_key() -> str:
+    """Hash of every Vyper source: a contract's bytecode depends on the modules it imports."""
     import vyper
-    source = (CONTRACTS_DIR / f"{name}.vy").read_text()
-    key = hashlib.sha256(f"{vyper.__version__}\0{source}".encode()).hexdigest()[:32]
-    cached = cache_dir() / f"{name}-{key}.json"
+    h = hashlib.sha256(vyper.__version__.encode())
+    for path in sorted(CONTRACTS_DIR.rglob("*.vy")):
+        h.update(str(path.relative_to(CONTRACTS_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:32]
+
+
+def compile_contract(name: str) -> Compiled:
+    """Compile ``settlement/contracts/<name>.vy`` (``name`` may name a sub-folder, e.g.
+    ``verifier/stark``; imports resolve from the contracts folder), or read the cached output
+    of the same sources."""
+    path = CONTRACTS_DIR / f"{name}.vy"
+    cached = cache_dir() / f"{name.replace('/', '.')}-{_sources_key()}.json"
     if cached.exists():
         data = json.loads(cached.read_text())
         return Compiled(name, data["abi"], data["bytecode"])
     from vyper.compiler import compile_code
-    out = compile_code(source, contract_path=f"{name}.vy", output_formats=["abi", "bytecode"])
+    from vyper.compiler.input_bundle import FilesystemInputBundle
+    out = compile_code(path.read_text(), contract_path=path.relative_to(CONTRACTS_DIR),
+                       input_bundle=FilesystemInputBundle([CONTRACTS_DIR]),
+                       output_formats=["abi", "bytecode"])
     cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(".tmp")  # write then rename: parallel test workers never read half a file
+    tmp = cached.with_suffix(f".{os.getpid()}.tmp")  # write then rename: parallel test workers never read half a file
     tmp.write_text(json.dumps({"abi": out["abi"], "bytecode": out["bytecode"]}))
     tmp.replace(cached)
     return Compiled(name, out["abi"], out["bytecode"])
