@@ -51,7 +51,7 @@ TRANSCRIPT_LABEL = b"zkmips-stark-v1"
 #: Labels of a shared argument's seed-derived challenges and of a proof's binding.
 SHARED_LABEL = b"zkmips-shared-logup-v1"
 BINDING_LABEL = b"zkmips-proof-binding-v1"
-VK_DOMAIN = b"zkmips-vk-v1"
+VK_DOMAIN = b"zkmips-vk-v2"
 # Committed columns may have degree up to 2^MAX_LOG_HEIGHT (a trace of that many rows, or
 # half as many in hiding mode, which doubles the committed degree). It is the instance size
 # the security parameters are rated for (security.DEFAULT_SHAPE), so the advertised bits
@@ -131,10 +131,19 @@ class ProvingKey:
     pre_data: CommittedData | None
 
 
-def _describe(system: System, params: FriParams, hiding: bool, pre_heights: Sequence[int | None]) -> bytes:
-    desc = {"system": _derived(system, hiding)[1], "params": params.__dict__, "hiding": hiding,
-            "pre_log_heights": list(pre_heights)}
-    return json.dumps(desc, sort_keys=True, separators=(",", ":")).encode()
+def circuit_digest(system: System, params: FriParams, hiding: bool) -> bytes:
+    """keccak of the tables' description (constraints, widths, buses), the FRI parameters
+    and the hiding flag: everything of a key but the preprocessed commitment. The EVM
+    verifier is deployed with this digest per circuit, so it rebuilds a key's digest with
+    one short keccak instead of hashing the description."""
+    desc = {"system": _derived(system, hiding)[1], "params": params.__dict__, "hiding": hiding}
+    return keccak256(json.dumps(desc, sort_keys=True, separators=(",", ":")).encode())
+
+
+def vk_digest_of(circuit: bytes, pre_log_heights: Sequence[int | None], pre_root: bytes | None) -> bytes:
+    """``keccak(VK_DOMAIN || circuit digest || u8 preprocessed log-height per table (0: none)
+    || preprocessed root)``."""
+    return keccak256(VK_DOMAIN + circuit + bytes(h or 0 for h in pre_log_heights) + (pre_root or b""))
 
 
 _DERIVED: dict[tuple[int, bool], tuple[System, object, list[TableInfo]]] = {}
@@ -195,7 +204,7 @@ def verifying_key(system: System, params: FriParams, hiding: bool, pre_root: byt
             raise ValueError(f"table {t.name}: preprocessed height does not match its columns")
     if (pre_root is None) != all(h is None for h in pre_log_heights):
         raise ValueError("a preprocessed root is needed exactly when a table has preprocessed columns")
-    digest = keccak256(VK_DOMAIN + _describe(system, params, hiding, pre_log_heights) + (pre_root or b""))
+    digest = vk_digest_of(circuit_digest(system, params, hiding), pre_log_heights, pre_root)
     return VerifyingKey(system, params, hiding, pre_root, pre_log_heights, digest, infos)
 
 

@@ -1,0 +1,191 @@
+# pragma version ~=0.4.3
+# pragma optimize gas
+"""
+@title zkMIPS STARK verifier, step 2: the FRI queries, and the verified facts
+@notice Continues a session that `stark.vy` opened: per query, the Merkle openings of every
+        committed round, the batched DEEP quotient there, every FRI layer's opening and fold,
+        and the final polynomial. Batches come in order; after the last query of a session its
+        statement digest is a fact (`facts`), what `receipt.vy` asks about.
+"""
+
+from verifier import babybear as bb
+from verifier import fri_fold as ff
+from verifier import proofdata as pd
+
+event ProofVerified:
+    statement: indexed(bytes32)
+
+owner: public(address)
+opener: public(address)
+# session id (keccak of its encoding) -> 1 + queries verified so far (0: unknown)
+progress: public(HashMap[bytes32, uint256])
+facts: public(HashMap[bytes32, bool])
+
+
+@deploy
+def __init__():
+    self.owner = msg.sender
+
+
+@external
+def set_opener(opener: address):
+    """Once, by the deployer: the `stark.vy` contract whose sessions this one continues."""
+    assert msg.sender == self.owner and self.opener == empty(address), "opener is set once, by the deployer"
+    self.opener = opener
+
+
+@external
+def open(session: bytes32):
+    assert msg.sender == self.opener, "only the STARK verifier opens sessions"
+    assert self.progress[session] == 0, "session already open"
+    self.progress[session] = 1
+
+
+@internal
+@pure
+def _climb(blob: Bytes[pd.MAX_QBLOB], at: uint256, leaf: bytes32, index: uint256, levels: uint256,
+           inj: bytes32[64], inj_set: uint256) -> bytes32:
+    """prover/merkle.py _climb: the root over `levels` siblings read from blob[at:]."""
+    node: bytes32 = leaf
+    for k: uint256 in range(levels, bound=64):
+        sib: bytes32 = extract32(blob, at + 32 * k)
+        if (index >> k) & 1 == 1:
+            node = keccak256(concat(sib, node))
+        else:
+            node = keccak256(concat(node, sib))
+        if (inj_set >> k) & 1 == 1:
+            node = keccak256(concat(node, inj[k]))
+    return node
+
+
+@external
+def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: Bytes[pd.MAX_QBLOB]):
+    """Step 2: the next `count` queries of a session (layout: settlement/evm_stark.py)."""
+    sid: bytes32 = keccak256(session_data)
+    done: uint256 = self.progress[sid]
+    assert done != 0, "unknown session"
+    sess: pd.Session = abi_decode(session_data, pd.Session)
+    q0: uint256 = done - 1
+    assert count > 0 and q0 + count <= sess.num_queries, "no such queries"
+    apows: DynArray[uint256, pd.MAX_WIDTH] = pd.alpha_powers(sess.alpha, sess.max_width)
+    ng: uint256 = len(sess.group_h)
+    no_inj: bytes32[64] = empty(bytes32[64])
+    pos: uint256 = 0
+    for q: uint256 in range(count, bound=pd.MAX_QUERIES):
+        idx: uint256 = sess.indices[q0 + q]
+        acc: DynArray[uint256, pd.MAX_GROUPS] = []
+        for g: uint256 in range(ng, bound=pd.MAX_GROUPS):
+            acc.append(0)
+        # every round: the rows of its matrices (grouped by height), authenticated
+        mi: uint256 = 0
+        for r: uint256 in range(len(sess.roots), bound=4):
+            tl: uint256 = sess.round_log[r]
+            inj: bytes32[64] = empty(bytes32[64])
+            inj_set: uint256 = 0
+            leaf: bytes32 = empty(bytes32)
+            first: bool = True
+            gstart: uint256 = pos
+            for _: uint256 in range(pd.MAX_MATS):
+                if mi == len(sess.mats) or (sess.mats[mi] >> 8) & 255 != r:
+                    break
+                x: uint256 = sess.mats[mi]
+                w: uint256 = (x >> 16) & 65535
+                a0: uint256 = 0
+                a1: uint256 = 0
+                a2: uint256 = 0
+                a3: uint256 = 0
+                for j: uint256 in range((w + 7) // 8, bound=128):
+                    word: uint256 = pd.bswap32x8(extract32(blob, pos + 32 * j, output_type=uint256))
+                    for l: uint256 in range(8):
+                        col: uint256 = 8 * j + l
+                        if col >= w:
+                            break
+                        v: uint256 = (word >> (224 - 32 * l)) & pd.M32
+                        assert v < bb.P, "non-canonical field element"
+                        ap: uint256 = apows[col]
+                        a0 = unsafe_add(a0, unsafe_mul(v, ap & pd.M64))
+                        a1 = unsafe_add(a1, unsafe_mul(v, (ap >> 64) & pd.M64))
+                        a2 = unsafe_add(a2, unsafe_mul(v, (ap >> 128) & pd.M64))
+                        a3 = unsafe_add(a3, unsafe_mul(v, ap >> 192))
+                comb: uint256 = (a0 % bb.P) | ((a1 % bb.P) << 64) | ((a2 % bb.P) << 128) | ((a3 % bb.P) << 192)
+                pos += 4 * w
+                for p: uint256 in range(sess.mat_points[mi], bound=2):
+                    slot: uint256 = sess.mat_slot[mi] + p
+                    g: uint256 = sess.slot_group[slot]
+                    acc[g] = bb.e_add(acc[g], bb.e_mul(sess.slot_offset[slot], comb))
+                if x & 1 == 1:
+                    digest: bytes32 = keccak256(slice(blob, gstart, pos + sess.salt - gstart))
+                    pos += sess.salt
+                    if first:
+                        leaf = digest
+                        first = False
+                    else:
+                        level: uint256 = tl - (x >> 32) - 1
+                        inj[level] = digest
+                        inj_set |= 1 << level
+                    gstart = pos
+                mi += 1
+            assert self._climb(blob, pos, leaf, idx >> (sess.log_max - tl), tl, inj, inj_set) == sess.roots[r], \
+                "a Merkle opening does not match its commitment"
+            pos += 32 * tl
+        # the batched DEEP quotient per height: sum_g (acc_g - V_g) / (x_h - z_g), one inversion
+        red: uint256[64] = empty(uint256[64])
+        red_set: uint256 = 0
+        xs: uint256[64] = empty(uint256[64])
+        dens: DynArray[uint256, pd.MAX_GROUPS] = []
+        prefix: DynArray[uint256, pd.MAX_GROUPS] = []
+        run: uint256 = 1
+        for g: uint256 in range(ng, bound=pd.MAX_GROUPS):
+            h: uint256 = sess.group_h[g]
+            if xs[h] == 0:
+                xs[h] = bb.mul(pd.GEN, bb.pow(ff.two_adic_generator(h), ff.bit_reverse(idx >> (sess.log_max - h), h)))
+            d: uint256 = bb.e_sub(xs[h], sess.group_z[g])
+            dens.append(d)
+            prefix.append(run)
+            run = bb.e_mul(run, d)
+        inv: uint256 = bb.e_inv(run)
+        for j: uint256 in range(ng, bound=pd.MAX_GROUPS):
+            g: uint256 = ng - 1 - j
+            dinv: uint256 = bb.e_mul(inv, prefix[g])
+            inv = bb.e_mul(inv, dens[g])
+            h: uint256 = sess.group_h[g]
+            red[h] = bb.e_add(red[h], bb.e_mul(bb.e_sub(acc[g], sess.group_v[g]), dinv))
+            red_set |= 1 << h
+        if sess.mask_root != empty(bytes32):
+            m: uint256 = pd.ext_le(extract32(blob, pos, output_type=uint256))
+            leaf: bytes32 = keccak256(slice(blob, pos, 16 + sess.salt))
+            pos += 16 + sess.salt
+            assert self._climb(blob, pos, leaf, idx, sess.log_max, no_inj, 0) == sess.mask_root, \
+                "the mask opening does not match its commitment"
+            pos += 32 * sess.log_max
+            red[sess.log_max] = bb.e_add(red[sess.log_max], m)
+        # FRI: every layer's opening and fold, then the final polynomial
+        cur: uint256 = red[sess.log_max]
+        lh: uint256 = sess.log_max
+        coset: uint256 = pd.GEN
+        index: uint256 = idx
+        for i: uint256 in range(len(sess.arities), bound=pd.MAX_LAYERS):
+            k: uint256 = sess.arities[i]
+            ar: uint256 = 1 << k
+            row: DynArray[uint256, 16] = []
+            for j: uint256 in range(ar, bound=16):
+                row.append(pd.ext_le(extract32(blob, pos + 16 * j, output_type=uint256)))
+            leaf: bytes32 = keccak256(slice(blob, pos, 16 * ar + sess.salt))
+            pos += 16 * ar + sess.salt
+            assert self._climb(blob, pos, leaf, index >> k, lh - k, no_inj, 0) == sess.fri_roots[i], \
+                "a FRI layer opening does not match its commitment"
+            pos += 32 * (lh - k)
+            assert row[index & (ar - 1)] == cur, "a FRI layer disagrees with the folded value"
+            index >>= k
+            cur = ff.fold_row(row, index, lh, k, sess.betas[i], coset)
+            coset = bb.pow(coset, ar)
+            lh -= k
+            if lh != sess.log_max and (red_set >> lh) & 1 == 1:
+                cur = bb.e_add(cur, bb.e_mul(red[lh], bb.e_pow(sess.betas[i], ar)))
+        x: uint256 = bb.mul(coset, bb.pow(ff.two_adic_generator(lh), ff.bit_reverse(index, lh)))
+        assert ff.eval_poly(sess.final_poly, x) == cur, "the final polynomial disagrees with the folded values"
+    assert len(blob) == pos + 32, "query data has the wrong length"
+    self.progress[sid] = done + count
+    if q0 + count == sess.num_queries:
+        self.facts[sess.statement] = True
+        log ProofVerified(statement=sess.statement)

@@ -1,0 +1,215 @@
+"""Deploy the EVM receipt verifier and verify segmented receipts with it, step by step.
+
+Why this module exists: a segmented receipt is checked on-chain in many transactions (per
+STARK proof: ``begin``, then batches of FRI queries; then the receipt's cross-proof checks),
+each under the block gas limit. This module deploys the contracts for one FRI preset
+(the STARK verifier, one code-only contract per table program, the receipt verifier with
+its layout) and drives those transactions; it reports every transaction's gas. Nothing it
+sends is trusted: the contracts recompute everything (docs/onchain-verifier.md).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import Callable
+
+from web3 import Web3
+
+from prover import proof as stark_bytes
+from prover import stark
+from prover.errors import VerificationError
+from prover.security import FriParams
+from prover.zkmips import cpu as C
+from prover.zkmips import memory as M
+from prover.zkmips import segment_receipt as SR
+from prover.zkmips import segments as SG
+from prover.zkmips import syscall as S
+from prover.zkmips.spec import BUS_INPUT, BUS_JOURNAL
+from prover.zkmips.receipt import params_of
+from settlement import chain
+from settlement import evm_stark
+
+#: Queries per ``verify_queries`` transaction (each stays well under 30 M gas).
+QUERIES_PER_TX = 4
+#: The on-chain verifier's input and journal limits (``receipt.vy`` MAX_IO).
+MAX_IO_BYTES = 8192
+
+
+#: Length of a stored table program (``stark.vy`` MAX_PROGRAM).
+PROGRAM_BYTES = 20480
+
+
+def _code_contract(w3: Web3, code: bytes, sender: str) -> str:
+    """Deploy ``0x00 || code`` zero-padded to PROGRAM_BYTES as a contract's code (never
+    executable: it starts with STOP), read with EXTCODECOPY: cheaper per use than calldata."""
+    if len(code) > PROGRAM_BYTES:
+        raise ValueError(f"a table program of {len(code)} bytes exceeds the verifier's {PROGRAM_BYTES}")
+    body = b"\x00" + code.ljust(PROGRAM_BYTES, b"\0")
+    init = bytes([0x61]) + struct.pack(">H", len(body)) + bytes([0x80, 0x60, 0x0C, 0x60, 0x00, 0x39, 0x60, 0x00, 0xF3])
+    tx = w3.eth.send_transaction({"from": sender, "data": init + body})
+    receipt = w3.eth.wait_for_transaction_receipt(tx)
+    if receipt["status"] != 1:
+        raise chain.Reverted("deploying a program contract failed")
+    return receipt["contractAddress"]
+
+
+def _publics_offset(system, table: str) -> int:
+    """Byte offset of a table's first public value in a proof's heights || publics stream."""
+    at = 4 * len(system.tables)
+    for t in system.tables:
+        if t.name == table:
+            return at
+        at += 4 * len(t.public_names)
+    raise KeyError(table)
+
+
+def receipt_layout(params: FriParams) -> dict:
+    """The constructor layout of ``receipt.vy`` for one preset (generated from the systems)."""
+    seg, mem = SR.segment_verifier_system(), SR.memory_verifier_system()
+    seg_open, mem_open = evm_stark.open_bus_names(seg), evm_stark.open_bus_names(mem)
+    return {
+        "segment_circuit": stark.circuit_digest(seg, params, True),
+        "memory_circuit": stark.circuit_digest(mem, params, True),
+        "segment_tables": len(seg.tables), "memory_tables": len(mem.tables),
+        "cpu_public": _publics_offset(seg, C.TABLE_NAME), "memory_public": _publics_offset(seg, M.MEMORY_TABLE),
+        "syscall_public": _publics_offset(seg, S.SYSCALL_TABLE), "syscall_publics": len(S.PUBLICS),
+        "publics_bytes": 4 * len(seg.tables) + 4 * sum(len(t.public_names) for t in seg.tables),
+        "seg_gmem": seg_open.index(M.BUS_GMEM), "seg_private": seg_open.index(S.BUS_PRIVATE),
+        "seg_input": seg_open.index(BUS_INPUT), "seg_journal": seg_open.index(BUS_JOURNAL), "seg_open": len(seg_open),
+        "mem_gmem": mem_open.index(M.BUS_GMEM), "mem_private": mem_open.index(S.BUS_PRIVATE), "mem_open": len(mem_open),
+        "input_bus_id": seg.bus_id(BUS_INPUT), "journal_bus_id": seg.bus_id(BUS_JOURNAL),
+    }
+
+
+@dataclass
+class Verifier:
+    """The deployed contracts of one preset."""
+
+    w3: Web3
+    params: FriParams
+    stark: object
+    queries: object
+    receipt: object
+
+    @property
+    def address(self) -> str:
+        """What the market contract is deployed with: the receipt verifier's address."""
+        return self.receipt.address
+
+
+def deploy(w3: Web3, preset: str = "compact", *, sender: str | None = None) -> Verifier:
+    """Deploy and register everything to verify receipts made with ``preset``."""
+    sender = sender or w3.eth.default_account
+    params = params_of(preset, allow_insecure=True)
+    ood = chain.deploy(w3, "verifier/ood", sender=sender)
+    queries = chain.deploy(w3, "verifier/queries", sender=sender)
+    stark_c = chain.deploy(w3, "verifier/stark", ood.address, queries.address, sender=sender)
+    chain.send(w3, queries.functions.set_opener(stark_c.address), sender)
+    for system in (SR.segment_verifier_system(), SR.memory_verifier_system()):
+        circ = evm_stark.circuit(system, params, True)
+        programs = [_code_contract(w3, p, sender) for p in circ.programs]
+        chain.send(w3, stark_c.functions.register_circuit(circ.blob, circ.digest, programs), sender)
+    layout = receipt_layout(params)
+    receipt_c = chain.deploy(w3, "verifier/receipt", queries.address, tuple(layout.values()), sender=sender)
+    return Verifier(w3, params, stark_c, queries, receipt_c)
+
+
+@dataclass
+class Step:
+    """One transaction of an on-chain verification."""
+
+    what: str
+    gas: int
+    tx: str
+
+
+@dataclass
+class OnchainResult:
+    claim_digest: bytes
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def total_gas(self) -> int:
+        return sum(s.gas for s in self.steps)
+
+    @property
+    def max_gas(self) -> int:
+        return max(s.gas for s in self.steps)
+
+
+#: Gas given to every step: the block gas limit (no estimation round-trip; a step that needs
+#: more fails, which is what the limit means).
+STEP_GAS = 30_000_000
+
+
+def _send(v: Verifier, call, sender: str, what: str, steps: list[Step]):
+    """Send one step; a refused step raises chain.Reverted with the contract's reason."""
+    try:
+        tx = call.transact({"from": sender, "gas": STEP_GAS})
+        r = v.w3.eth.wait_for_transaction_receipt(tx)
+    except chain._revert_errors() as e:
+        raise chain.Reverted(f"{what}: {e}") from e
+    if r["status"] != 1:
+        try:  # replay as a call to learn the reason
+            call.call({"from": sender, "gas": STEP_GAS}, block_identifier=r["blockNumber"] - 1)
+        except chain._revert_errors() as e:
+            raise chain.Reverted(f"{what}: {e}") from e
+        raise chain.Reverted(f"{what}: reverted")
+    steps.append(Step(what, int(r["gasUsed"]), r["transactionHash"].hex()))
+    return r
+
+
+def verify_proof(v: Verifier, vk: stark.VerifyingKey, proof: stark.StarkProof, seed: bytes, what: str,
+                 sender: str, steps: list[Step], progress: Callable[[str], None] | None = None) -> None:
+    """``begin`` and every query batch of one STARK proof."""
+    args = evm_stark.begin_args(vk, proof, seed)
+    r = _send(v, v.stark.functions.begin(args["circuit"], args["pre_root"], args["pre_heights"], args["seed"],
+                                         args["head"], args["opened"], args["fri_head"]), sender, f"{what}: begin", steps)
+    (event,) = v.stark.events.SessionOpened().process_receipt(r)
+    session = event["args"]["data"]
+    nq = vk.params.num_queries
+    for first in range(0, nq, QUERIES_PER_TX):
+        count = min(QUERIES_PER_TX, nq - first)
+        blob = evm_stark.query_blob(vk, proof, first, count)
+        _send(v, v.queries.functions.verify_queries(session, count, blob), sender,
+              f"{what}: queries {first + 1}-{first + count}", steps)
+        if progress:
+            progress(f"{what}: {first + count}/{nq} queries")
+
+
+def verify_receipt(v: Verifier, data: bytes, *, sender: str | None = None,
+                   progress: Callable[[str], None] | None = None) -> OnchainResult:
+    """Verify a segmented receipt on-chain; the result lists every transaction's gas.
+    Raises chain.Reverted when the chain refuses it (VerificationError when it cannot even
+    be parsed into transactions)."""
+    sender = sender or v.w3.eth.default_account
+    rec = SR.decode(data)
+    claim = rec.claim
+    if len(claim.input) > MAX_IO_BYTES or len(claim.journal) > MAX_IO_BYTES:
+        raise VerificationError(f"the on-chain verifier takes inputs and journals up to {MAX_IO_BYTES} bytes")
+    params = params_of(rec.preset, allow_insecure=True)
+    if params != v.params:
+        raise VerificationError(f"this verifier checks {v.params.name} receipts, not {rec.preset}")
+    mem_vk = SR._vk(SR.memory_verifier_system(), params, rec.memory_key, "memory")
+    seg_vk = SR._vk(SR.segment_verifier_system(), params, rec.segment_key, "segment")
+    mem_proof = SR._decode_proof(rec.memory_proof, mem_vk, "the memory proof")
+    seg_proofs = [SR._decode_proof(p, seg_vk, f"segment {i + 1}") for i, p in enumerate(rec.segment_proofs)]
+    bindings = [SR._binding(mem_vk, mem_proof)] + [SR._binding(seg_vk, p) for p in seg_proofs]
+    seed = SG.shared_seed(claim, bindings)
+    steps: list[Step] = []
+    verify_proof(v, mem_vk, mem_proof, seed, "memory proof", sender, steps, progress)
+    for i, p in enumerate(seg_proofs):
+        verify_proof(v, seg_vk, p, seed, f"segment {i + 1}", sender, steps, progress)
+
+    def ref(vk: stark.VerifyingKey, proof: stark.StarkProof) -> tuple[bytes, list[int]]:
+        """A proof's publics stream and open-bus totals, as its statement hashes them."""
+        return (evm_stark.publics_stream(proof), evm_stark.open_totals(vk, proof))
+
+    key = lambda ref_: (ref_.pre_root, bytes(h or 0 for h in ref_.pre_log_heights))  # noqa: E731
+    r = _send(v, v.receipt.functions.verify_receipt(
+        claim.image_id, claim.input, claim.journal, claim.exit_code, claim.cycles, rec.input_read,
+        key(rec.memory_key), key(rec.segment_key), b"".join(bindings), ref(mem_vk, mem_proof),
+        [ref(seg_vk, p) for p in seg_proofs]), sender, "receipt", steps)
+    (event,) = v.receipt.events.ReceiptVerified().process_receipt(r)
+    return OnchainResult(bytes(event["args"]["claim_digest"]), steps)
