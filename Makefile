@@ -32,7 +32,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	@touch $(STAMP)
 
-# The portal's browser libraries (package.json: htmx, Chart.js), served from node_modules;
+# The portal's browser libraries (package.json: htmx, Chart.js), served from node_modules, and
+# anvil (@foundry-rs/anvil, pinned; its platform binary comes as the locked optional package
+# @foundry-rs/anvil-<os>-<arch>), the JSON-RPC chain of tests/settlement;
 # `npm ci` again whenever package.json or package-lock.json is newer than npm's own record of
 # the installed tree (node_modules/.package-lock.json). npm comes from Debian when missing.
 node:
@@ -46,6 +48,7 @@ node:
 			|| test package.json -nt node_modules/.package-lock.json; then \
 			npm ci --no-audit --no-fund --loglevel=error; \
 		fi; \
+		node_modules/.bin/anvil --version >/dev/null || { echo "node_modules/.bin/anvil does not run"; exit 1; }; \
 	fi
 
 guests: apt

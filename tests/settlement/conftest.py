@@ -1,0 +1,59 @@
+"""Chains for the settlement tests: every contract test runs on the embedded chain (eth-tester
+on py-evm) and on anvil (npm ``@foundry-rs/anvil``, a process). Each is started once per test
+session (i.e. per xdist worker) and rolled back to a snapshot after each test.
+
+Without anvil (``make node`` installs it) the anvil cases are skipped, except under CI
+(``CI=true``), where they fail: CI must test the JSON-RPC path it claims to test.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from settlement.chain import anvil_path, connect, connect_embedded, revert, snapshot, start_anvil, stop_anvil
+
+
+@pytest.fixture(autouse=True)
+def _chain_env(tmp_path_factory, monkeypatch):
+    # one compile per test session (per worker), not per test, and nothing written into the
+    # work tree; the chain is the one the `chain` fixture picks, never the environment's
+    monkeypatch.setenv("ZKMIPS_VYPER_CACHE", os.environ.get(
+        "ZKMIPS_VYPER_CACHE", str(tmp_path_factory.getbasetemp() / "vyper-cache")))
+    monkeypatch.delenv("ZKMIPS_CHAIN_RPC_URL", raising=False)
+
+
+@pytest.fixture(scope="session")
+def anvil_url():
+    """The URL of this session's anvil."""
+    path = anvil_path()
+    if not path.exists():
+        reason = f"anvil is not installed ({path} is missing; `make node` installs it from npm)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + "; CI=true, so the anvil tests fail instead of skipping",
+                        pytrace=False)
+        pytest.skip(reason)
+    process, url = start_anvil()
+    yield url
+    stop_anvil(process)
+
+
+@pytest.fixture(scope="session")
+def embedded_chain():
+    """This session's embedded chain (eth-tester on py-evm)."""
+    return connect_embedded()
+
+
+@pytest.fixture(params=["eth_tester", "anvil"])
+def chain(request, _chain_env):
+    """A Web3 on a clean chain: this session's embedded chain or its anvil, rolled back to a
+    snapshot after the test."""
+    if request.param == "eth_tester":
+        w3 = request.getfixturevalue("embedded_chain")
+    else:
+        w3 = connect(request.getfixturevalue("anvil_url"))
+    snap = snapshot(w3)
+    try:
+        yield w3
+    finally:
+        revert(w3, snap)
