@@ -71,7 +71,21 @@ class Circuit:
     programs: list[bytes]     # per table, settlement/evm_air.py
 
 
+_CIRCUITS: dict[tuple, tuple[System, Circuit]] = {}
+
+
 def circuit(system: System, params: FriParams, hiding: bool) -> Circuit:
+    """The circuit of ``system`` at ``params`` (cached per system object: a driver sends it
+    with every proof)."""
+    key = (id(system), params, hiding)
+    hit = _CIRCUITS.get(key)
+    if hit is None or hit[0] is not system:
+        hit = (system, _build_circuit(system, params, hiding))
+        _CIRCUITS[key] = hit
+    return hit[1]
+
+
+def _build_circuit(system: System, params: FriParams, hiding: bool) -> Circuit:
     infos = stark._derived(system, hiding)[2]
     names = bus_names(system)
     if len(names) > 32:

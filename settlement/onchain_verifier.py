@@ -122,6 +122,7 @@ class Step:
     what: str
     gas: int
     tx: str
+    calldata: int = 0
 
 
 @dataclass
@@ -134,6 +135,10 @@ class OnchainResult:
         return sum(s.gas for s in self.steps)
 
     @property
+    def calldata_bytes(self) -> int:
+        return sum(s.calldata for s in self.steps)
+
+    @property
     def max_gas(self) -> int:
         return max(s.gas for s in self.steps)
 
@@ -143,11 +148,12 @@ class OnchainResult:
 STEP_GAS = 30_000_000
 
 
-def _send(v: Verifier, call, sender: str, what: str, steps: list[Step]):
-    """Send one step; a refused step raises chain.Reverted with the contract's reason."""
+def send_step(w3: Web3, call, sender: str, what: str, steps: list[Step]):
+    """Send one step, appending its gas to ``steps``; a refused step raises chain.Reverted
+    with the contract's reason."""
     try:
         tx = call.transact({"from": sender, "gas": STEP_GAS})
-        r = v.w3.eth.wait_for_transaction_receipt(tx)
+        r = w3.eth.wait_for_transaction_receipt(tx)
     except chain._revert_errors() as e:
         raise chain.Reverted(f"{what}: {e}") from e
     if r["status"] != 1:
@@ -156,7 +162,7 @@ def _send(v: Verifier, call, sender: str, what: str, steps: list[Step]):
         except chain._revert_errors() as e:
             raise chain.Reverted(f"{what}: {e}") from e
         raise chain.Reverted(f"{what}: reverted")
-    steps.append(Step(what, int(r["gasUsed"]), r["transactionHash"].hex()))
+    steps.append(Step(what, int(r["gasUsed"]), r["transactionHash"].hex(), len(w3.eth.get_transaction(tx)["input"])))
     return r
 
 
@@ -164,7 +170,7 @@ def verify_proof(v: Verifier, vk: stark.VerifyingKey, proof: stark.StarkProof, s
                  sender: str, steps: list[Step], progress: Callable[[str], None] | None = None) -> None:
     """``begin`` and every query batch of one STARK proof."""
     args = evm_stark.begin_args(vk, proof, seed)
-    r = _send(v, v.stark.functions.begin(args["circuit"], args["pre_root"], args["pre_heights"], args["seed"],
+    r = send_step(v.w3, v.stark.functions.begin(args["circuit"], args["pre_root"], args["pre_heights"], args["seed"],
                                          args["head"], args["opened"], args["fri_head"]), sender, f"{what}: begin", steps)
     (event,) = v.stark.events.SessionOpened().process_receipt(r)
     session = event["args"]["data"]
@@ -172,7 +178,7 @@ def verify_proof(v: Verifier, vk: stark.VerifyingKey, proof: stark.StarkProof, s
     for first in range(0, nq, QUERIES_PER_TX):
         count = min(QUERIES_PER_TX, nq - first)
         blob = evm_stark.query_blob(vk, proof, first, count)
-        _send(v, v.queries.functions.verify_queries(session, count, blob), sender,
+        send_step(v.w3, v.queries.functions.verify_queries(session, count, blob), sender,
               f"{what}: queries {first + 1}-{first + count}", steps)
         if progress:
             progress(f"{what}: {first + count}/{nq} queries")
@@ -207,7 +213,7 @@ def verify_receipt(v: Verifier, data: bytes, *, sender: str | None = None,
         return (evm_stark.publics_stream(proof), evm_stark.open_totals(vk, proof))
 
     key = lambda ref_: (ref_.pre_root, bytes(h or 0 for h in ref_.pre_log_heights))  # noqa: E731
-    r = _send(v, v.receipt.functions.verify_receipt(
+    r = send_step(v.w3, v.receipt.functions.verify_receipt(
         claim.image_id, claim.input, claim.journal, claim.exit_code, claim.cycles, rec.input_read,
         key(rec.memory_key), key(rec.segment_key), b"".join(bindings), ref(mem_vk, mem_proof),
         [ref(seg_vk, p) for p in seg_proofs]), sender, "receipt", steps)

@@ -113,11 +113,34 @@ def _eval_program(c: pd.Ctx, code: address, head: Bytes[pd.MAX_HEAD], pub_at: ui
         a: uint256 = (w >> 232) & 65535
         v: uint256 = 0
         if op == 12:
-            v = bb.e_mul(vals[a], vals[(w >> 216) & 65535])
+            x: uint256 = vals[a]
+            y: uint256 = vals[(w >> 216) & 65535]
+            a0: uint256 = x & pd.M64
+            a1: uint256 = (x >> 64) & pd.M64
+            a2: uint256 = (x >> 128) & pd.M64
+            a3: uint256 = x >> 192
+            b0: uint256 = y & pd.M64
+            b1: uint256 = (y >> 64) & pd.M64
+            b2: uint256 = (y >> 128) & pd.M64
+            b3: uint256 = y >> 192
+            v = (unsafe_add(unsafe_mul(a0, b0), unsafe_mul(bb.W, unsafe_add(unsafe_add(unsafe_mul(a1, b3), unsafe_mul(a2, b2)), unsafe_mul(a3, b1)))) % bb.P) | \
+                ((unsafe_add(unsafe_add(unsafe_mul(a0, b1), unsafe_mul(a1, b0)), unsafe_mul(bb.W, unsafe_add(unsafe_mul(a2, b3), unsafe_mul(a3, b2)))) % bb.P) << 64) | \
+                ((unsafe_add(unsafe_add(unsafe_add(unsafe_mul(a0, b2), unsafe_mul(a1, b1)), unsafe_mul(a2, b0)), unsafe_mul(bb.W, unsafe_mul(a3, b3))) % bb.P) << 128) | \
+                ((unsafe_add(unsafe_add(unsafe_mul(a0, b3), unsafe_mul(a1, b2)), unsafe_add(unsafe_mul(a2, b1), unsafe_mul(a3, b0))) % bb.P) << 192)
         elif op == 10:
-            v = bb.e_add(vals[a], vals[(w >> 216) & 65535])
+            ax: uint256 = vals[a]
+            ay: uint256 = vals[(w >> 216) & 65535]
+            v = (unsafe_add(ax & pd.M64, ay & pd.M64) % bb.P) | \
+                ((unsafe_add((ax >> 64) & pd.M64, (ay >> 64) & pd.M64) % bb.P) << 64) | \
+                ((unsafe_add((ax >> 128) & pd.M64, (ay >> 128) & pd.M64) % bb.P) << 128) | \
+                ((unsafe_add(ax >> 192, ay >> 192) % bb.P) << 192)
         elif op == 11:
-            v = bb.e_sub(vals[a], vals[(w >> 216) & 65535])
+            sx: uint256 = vals[a]
+            sy: uint256 = vals[(w >> 216) & 65535]
+            v = (unsafe_sub(unsafe_add(sx & pd.M64, bb.P), sy & pd.M64) % bb.P) | \
+                ((unsafe_sub(unsafe_add((sx >> 64) & pd.M64, bb.P), (sy >> 64) & pd.M64) % bb.P) << 64) | \
+                ((unsafe_sub(unsafe_add((sx >> 128) & pd.M64, bb.P), (sy >> 128) & pd.M64) % bb.P) << 128) | \
+                ((unsafe_sub(unsafe_add(sx >> 192, bb.P), sy >> 192) % bb.P) << 192)
         elif op == 0:
             v = pd.ext_le(extract32(opened, main_at + 16 * (((w >> 224) & 255) * main_w + a), output_type=uint256))
         elif op == 2:
@@ -158,18 +181,6 @@ def _eval_program(c: pd.Ctx, code: address, head: Bytes[pd.MAX_HEAD], pub_at: ui
 
 
 # ----------------------------------------------------------------------------- DEEP bookkeeping
-@internal
-@pure
-def _group(sess: pd.Session, h: uint256, z: uint256) -> (pd.Session, uint256):
-    for g: uint256 in range(len(sess.group_h), bound=pd.MAX_GROUPS):
-        if sess.group_h[g] == h and sess.group_z[g] == z:
-            return sess, g
-    sess.group_h.append(h)
-    sess.group_z.append(z)
-    sess.group_v.append(0)
-    return sess, len(sess.group_h) - 1
-
-
 @external
 @view
 def layout(c: pd.Ctx, circuit: Bytes[pd.MAX_CIRCUIT], heights: DynArray[uint256, pd.MAX_TABLES], pre_root: bytes32,
@@ -187,7 +198,6 @@ def layout(c: pd.Ctx, circuit: Bytes[pd.MAX_CIRCUIT], heights: DynArray[uint256,
     rounds: uint256 = 0
     for r: uint256 in range(4):
         root: bytes32 = empty(bytes32)
-        kind: uint256 = r
         if r == 0:
             has_pre: bool = False
             for t: uint256 in range(c.nt, bound=pd.MAX_TABLES):
@@ -238,8 +248,15 @@ def layout(c: pd.Ctx, circuit: Bytes[pd.MAX_CIRCUIT], heights: DynArray[uint256,
                     z: uint256 = c.zeta
                     if p == 1:
                         z = nxt
-                    g: uint256 = 0
-                    sess, g = self._group(sess, h, z)
+                    g: uint256 = len(sess.group_h)
+                    for k: uint256 in range(len(sess.group_h), bound=pd.MAX_GROUPS):
+                        if sess.group_h[k] == h and sess.group_z[k] == z:
+                            g = k
+                            break
+                    if g == len(sess.group_h):
+                        sess.group_h.append(h)
+                        sess.group_z.append(z)
+                        sess.group_v.append(0)
                     sess.slot_group.append(g)
                     slot_w.append(w)
                     slot_at.append(at)
@@ -275,23 +292,55 @@ def layout(c: pd.Ctx, circuit: Bytes[pd.MAX_CIRCUIT], heights: DynArray[uint256,
 @external
 @pure
 def deep_values(opened: Bytes[pd.MAX_OPENED], sess_in: pd.Session, slot_w: DynArray[uint256, pd.MAX_SLOTS],
-                 slot_at: DynArray[uint256, pd.MAX_SLOTS]) -> pd.Session:
+                slot_at: DynArray[uint256, pd.MAX_SLOTS]) -> pd.Session:
     """Per opening slot (matrix, point), in commit order: its offset alpha^(columns before it)
-    and, per group, V = sum offset * sum_c alpha^c v_c (prover/pcs.py _reduced_at)."""
+    and, per group, V = sum offset * sum_c alpha^c v_c (prover/pcs.py _reduced_at).
+    sum_c alpha^c v_c = sum_j X^j sum_c v_{c,j} alpha^c, the inner sums over base coefficients
+    taken with alpha^c split in two words of 128-bit lanes (no reduction inside)."""
     sess: pd.Session = sess_in
-    apows: DynArray[uint256, pd.MAX_WIDTH] = pd.alpha_powers(sess.alpha, sess.max_width + 1)
+    c02: uint256[pd.MAX_WIDTH] = empty(uint256[pd.MAX_WIDTH])
+    c13: uint256[pd.MAX_WIDTH] = empty(uint256[pd.MAX_WIDTH])
+    apw: uint256[pd.MAX_WIDTH] = empty(uint256[pd.MAX_WIDTH])
+    ap: uint256 = 1
+    for c: uint256 in range(sess.max_width + 1, bound=pd.MAX_WIDTH):
+        apw[c] = ap
+        c02[c] = (ap & pd.M64) | (((ap >> 128) & pd.M64) << 128)
+        c13[c] = ((ap >> 64) & pd.M64) | ((ap >> 192) << 128)
+        ap = bb.e_mul(ap, sess.alpha)
     offset: uint256 = 1
     for s: uint256 in range(len(slot_w), bound=pd.MAX_SLOTS):
         w: uint256 = slot_w[s]
         at: uint256 = slot_at[s]
+        acc: uint256[8] = empty(uint256[8])   # (s02, s13) per coefficient j of the opened values
+        for c: uint256 in range(w, bound=pd.MAX_WIDTH):
+            y: uint256 = pd.bswap32x8(extract32(opened, at + 16 * c, output_type=uint256))
+            a: uint256 = c02[c]
+            b: uint256 = c13[c]
+            v: uint256 = y >> 224
+            assert v < bb.P, "non-canonical field element"
+            acc[0] = unsafe_add(acc[0], unsafe_mul(v, a))
+            acc[1] = unsafe_add(acc[1], unsafe_mul(v, b))
+            v = (y >> 192) & pd.M32
+            assert v < bb.P, "non-canonical field element"
+            acc[2] = unsafe_add(acc[2], unsafe_mul(v, a))
+            acc[3] = unsafe_add(acc[3], unsafe_mul(v, b))
+            v = (y >> 160) & pd.M32
+            assert v < bb.P, "non-canonical field element"
+            acc[4] = unsafe_add(acc[4], unsafe_mul(v, a))
+            acc[5] = unsafe_add(acc[5], unsafe_mul(v, b))
+            v = (y >> 128) & pd.M32
+            assert v < bb.P, "non-canonical field element"
+            acc[6] = unsafe_add(acc[6], unsafe_mul(v, a))
+            acc[7] = unsafe_add(acc[7], unsafe_mul(v, b))
         value: uint256 = 0
-        for j: uint256 in range(w, bound=pd.MAX_WIDTH):
-            col: uint256 = w - 1 - j
-            value = bb.e_add(bb.e_mul(value, sess.alpha), pd.ext_le(extract32(opened, at + 16 * col, output_type=uint256)))
+        for j: uint256 in range(4):
+            s02: uint256 = acc[2 * j]
+            s13: uint256 = acc[2 * j + 1]
+            part: uint256 = ((s02 & pd.M128) % bb.P) | (((s13 & pd.M128) % bb.P) << 64) | \
+                (((s02 >> 128) % bb.P) << 128) | (((s13 >> 128) % bb.P) << 192)
+            value = bb.e_add(value, pd.times_x(part, j))
         sess.slot_offset.append(offset)
         g: uint256 = sess.slot_group[s]
         sess.group_v[g] = bb.e_add(sess.group_v[g], bb.e_mul(offset, value))
-        offset = bb.e_mul(offset, apows[w])
+        offset = bb.e_mul(offset, apw[w])
     return sess
-
-

@@ -67,7 +67,15 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
     sess: pd.Session = abi_decode(session_data, pd.Session)
     q0: uint256 = done - 1
     assert count > 0 and q0 + count <= sess.num_queries, "no such queries"
-    apows: DynArray[uint256, pd.MAX_WIDTH] = pd.alpha_powers(sess.alpha, sess.max_width)
+    # alpha^c as two words of 128-bit lanes, (a0, a2) and (a1, a3): one MUL by a base value
+    # then gives two coefficients of the product, and 2^66 such products add without carries
+    c02: uint256[pd.MAX_WIDTH] = empty(uint256[pd.MAX_WIDTH])
+    c13: uint256[pd.MAX_WIDTH] = empty(uint256[pd.MAX_WIDTH])
+    ap: uint256 = 1
+    for c: uint256 in range(sess.max_width, bound=pd.MAX_WIDTH):
+        c02[c] = (ap & pd.M64) | (((ap >> 128) & pd.M64) << 128)
+        c13[c] = ((ap >> 64) & pd.M64) | ((ap >> 192) << 128)
+        ap = bb.e_mul(ap, sess.alpha)
     ng: uint256 = len(sess.group_h)
     no_inj: bytes32[64] = empty(bytes32[64])
     pos: uint256 = 0
@@ -90,24 +98,53 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
                     break
                 x: uint256 = sess.mats[mi]
                 w: uint256 = (x >> 16) & 65535
-                a0: uint256 = 0
-                a1: uint256 = 0
-                a2: uint256 = 0
-                a3: uint256 = 0
-                for j: uint256 in range((w + 7) // 8, bound=128):
-                    word: uint256 = pd.bswap32x8(extract32(blob, pos + 32 * j, output_type=uint256))
-                    for l: uint256 in range(8):
-                        col: uint256 = 8 * j + l
-                        if col >= w:
-                            break
-                        v: uint256 = (word >> (224 - 32 * l)) & pd.M32
+                s02: uint256 = 0
+                s13: uint256 = 0
+                full: uint256 = w >> 3
+                for j: uint256 in range(full, bound=128):
+                    y: uint256 = pd.bswap32x8(extract32(blob, pos + 32 * j, output_type=uint256))
+                    b: uint256 = j << 3
+                    v: uint256 = y >> 224
+                    assert v < bb.P, "non-canonical field element"
+                    s02 = unsafe_add(s02, unsafe_mul(v, c02[b]))
+                    s13 = unsafe_add(s13, unsafe_mul(v, c13[b]))
+                    v = (y >> 192) & pd.M32
+                    assert v < bb.P, "non-canonical field element"
+                    s02 = unsafe_add(s02, unsafe_mul(v, c02[b + 1]))
+                    s13 = unsafe_add(s13, unsafe_mul(v, c13[b + 1]))
+                    v = (y >> 160) & pd.M32
+                    assert v < bb.P, "non-canonical field element"
+                    s02 = unsafe_add(s02, unsafe_mul(v, c02[b + 2]))
+                    s13 = unsafe_add(s13, unsafe_mul(v, c13[b + 2]))
+                    v = (y >> 128) & pd.M32
+                    assert v < bb.P, "non-canonical field element"
+                    s02 = unsafe_add(s02, unsafe_mul(v, c02[b + 3]))
+                    s13 = unsafe_add(s13, unsafe_mul(v, c13[b + 3]))
+                    v = (y >> 96) & pd.M32
+                    assert v < bb.P, "non-canonical field element"
+                    s02 = unsafe_add(s02, unsafe_mul(v, c02[b + 4]))
+                    s13 = unsafe_add(s13, unsafe_mul(v, c13[b + 4]))
+                    v = (y >> 64) & pd.M32
+                    assert v < bb.P, "non-canonical field element"
+                    s02 = unsafe_add(s02, unsafe_mul(v, c02[b + 5]))
+                    s13 = unsafe_add(s13, unsafe_mul(v, c13[b + 5]))
+                    v = (y >> 32) & pd.M32
+                    assert v < bb.P, "non-canonical field element"
+                    s02 = unsafe_add(s02, unsafe_mul(v, c02[b + 6]))
+                    s13 = unsafe_add(s13, unsafe_mul(v, c13[b + 6]))
+                    v = y & pd.M32
+                    assert v < bb.P, "non-canonical field element"
+                    s02 = unsafe_add(s02, unsafe_mul(v, c02[b + 7]))
+                    s13 = unsafe_add(s13, unsafe_mul(v, c13[b + 7]))
+                if w & 7 != 0:
+                    y: uint256 = pd.bswap32x8(extract32(blob, pos + 32 * full, output_type=uint256))
+                    for l: uint256 in range(w & 7, bound=8):
+                        v: uint256 = (y >> (224 - 32 * l)) & pd.M32
                         assert v < bb.P, "non-canonical field element"
-                        ap: uint256 = apows[col]
-                        a0 = unsafe_add(a0, unsafe_mul(v, ap & pd.M64))
-                        a1 = unsafe_add(a1, unsafe_mul(v, (ap >> 64) & pd.M64))
-                        a2 = unsafe_add(a2, unsafe_mul(v, (ap >> 128) & pd.M64))
-                        a3 = unsafe_add(a3, unsafe_mul(v, ap >> 192))
-                comb: uint256 = (a0 % bb.P) | ((a1 % bb.P) << 64) | ((a2 % bb.P) << 128) | ((a3 % bb.P) << 192)
+                        s02 = unsafe_add(s02, unsafe_mul(v, c02[(full << 3) + l]))
+                        s13 = unsafe_add(s13, unsafe_mul(v, c13[(full << 3) + l]))
+                comb: uint256 = ((s02 & pd.M128) % bb.P) | (((s13 & pd.M128) % bb.P) << 64) | \
+                    (((s02 >> 128) % bb.P) << 128) | (((s13 >> 128) % bb.P) << 192)
                 pos += 4 * w
                 for p: uint256 in range(sess.mat_points[mi], bound=2):
                     slot: uint256 = sess.mat_slot[mi] + p
