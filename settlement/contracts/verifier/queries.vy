@@ -43,16 +43,15 @@ def open(session: bytes32):
 
 @internal
 @pure
-def _climb(blob: Bytes[pd.MAX_QBLOB], at: uint256, leaf: bytes32, index: uint256, levels: uint256,
-           inj: bytes32[64], inj_set: uint256) -> bytes32:
-    """prover/merkle.py _climb: the root over `levels` siblings read from blob[at:]."""
+def _climb(sibs: DynArray[bytes32, 64], leaf: bytes32, index: uint256, inj: bytes32[64], inj_set: uint256) -> bytes32:
+    """prover/merkle.py _climb: the root over the siblings (leaf level first), hashing in the
+    injected group digests where `inj_set` has a bit."""
     node: bytes32 = leaf
-    for k: uint256 in range(levels, bound=64):
-        sib: bytes32 = extract32(blob, at + 32 * k)
+    for k: uint256 in range(len(sibs), bound=64):
         if (index >> k) & 1 == 1:
-            node = keccak256(concat(sib, node))
+            node = keccak256(concat(sibs[k], node))
         else:
-            node = keccak256(concat(node, sib))
+            node = keccak256(concat(node, sibs[k]))
         if (inj_set >> k) & 1 == 1:
             node = keccak256(concat(node, inj[k]))
     return node
@@ -102,40 +101,14 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
                 s13: uint256 = 0
                 full: uint256 = w >> 3
                 for j: uint256 in range(full, bound=128):
-                    y: uint256 = pd.bswap32x8(extract32(blob, pos + 32 * j, output_type=uint256))
+                    # eight columns per word: canonical (each < p: adding 2^32 - p to the even and
+                    # the odd lanes, 64 bits apart, carries out of none), then their products
+                    y: uint256 = pd.bswap32x8(extract32(blob, unsafe_add(pos, j << 5), output_type=uint256))
                     b: uint256 = j << 3
-                    v: uint256 = y >> 224
-                    assert v < bb.P, "non-canonical field element"
-                    s02 = unsafe_add(s02, unsafe_mul(v, c02[b]))
-                    s13 = unsafe_add(s13, unsafe_mul(v, c13[b]))
-                    v = (y >> 192) & pd.M32
-                    assert v < bb.P, "non-canonical field element"
-                    s02 = unsafe_add(s02, unsafe_mul(v, c02[b + 1]))
-                    s13 = unsafe_add(s13, unsafe_mul(v, c13[b + 1]))
-                    v = (y >> 160) & pd.M32
-                    assert v < bb.P, "non-canonical field element"
-                    s02 = unsafe_add(s02, unsafe_mul(v, c02[b + 2]))
-                    s13 = unsafe_add(s13, unsafe_mul(v, c13[b + 2]))
-                    v = (y >> 128) & pd.M32
-                    assert v < bb.P, "non-canonical field element"
-                    s02 = unsafe_add(s02, unsafe_mul(v, c02[b + 3]))
-                    s13 = unsafe_add(s13, unsafe_mul(v, c13[b + 3]))
-                    v = (y >> 96) & pd.M32
-                    assert v < bb.P, "non-canonical field element"
-                    s02 = unsafe_add(s02, unsafe_mul(v, c02[b + 4]))
-                    s13 = unsafe_add(s13, unsafe_mul(v, c13[b + 4]))
-                    v = (y >> 64) & pd.M32
-                    assert v < bb.P, "non-canonical field element"
-                    s02 = unsafe_add(s02, unsafe_mul(v, c02[b + 5]))
-                    s13 = unsafe_add(s13, unsafe_mul(v, c13[b + 5]))
-                    v = (y >> 32) & pd.M32
-                    assert v < bb.P, "non-canonical field element"
-                    s02 = unsafe_add(s02, unsafe_mul(v, c02[b + 6]))
-                    s13 = unsafe_add(s13, unsafe_mul(v, c13[b + 6]))
-                    v = y & pd.M32
-                    assert v < bb.P, "non-canonical field element"
-                    s02 = unsafe_add(s02, unsafe_mul(v, c02[b + 7]))
-                    s13 = unsafe_add(s13, unsafe_mul(v, c13[b + 7]))
+                    assert (unsafe_add(y & pd.EVEN_LANES, pd.LANE_BIAS) | unsafe_add((y >> 32) & pd.EVEN_LANES, pd.LANE_BIAS)) \
+                        & pd.LANE_CARRIES == 0, "non-canonical field element"
+                    s02 = unsafe_add(s02, unsafe_add(unsafe_add(unsafe_add(unsafe_mul(y >> 224, c02[b]), unsafe_mul((y >> 192) & pd.M32, c02[unsafe_add(b, 1)])), unsafe_add(unsafe_mul((y >> 160) & pd.M32, c02[unsafe_add(b, 2)]), unsafe_mul((y >> 128) & pd.M32, c02[unsafe_add(b, 3)]))), unsafe_add(unsafe_add(unsafe_mul((y >> 96) & pd.M32, c02[unsafe_add(b, 4)]), unsafe_mul((y >> 64) & pd.M32, c02[unsafe_add(b, 5)])), unsafe_add(unsafe_mul((y >> 32) & pd.M32, c02[unsafe_add(b, 6)]), unsafe_mul(y & pd.M32, c02[unsafe_add(b, 7)])))))
+                    s13 = unsafe_add(s13, unsafe_add(unsafe_add(unsafe_add(unsafe_mul(y >> 224, c13[b]), unsafe_mul((y >> 192) & pd.M32, c13[unsafe_add(b, 1)])), unsafe_add(unsafe_mul((y >> 160) & pd.M32, c13[unsafe_add(b, 2)]), unsafe_mul((y >> 128) & pd.M32, c13[unsafe_add(b, 3)]))), unsafe_add(unsafe_add(unsafe_mul((y >> 96) & pd.M32, c13[unsafe_add(b, 4)]), unsafe_mul((y >> 64) & pd.M32, c13[unsafe_add(b, 5)])), unsafe_add(unsafe_mul((y >> 32) & pd.M32, c13[unsafe_add(b, 6)]), unsafe_mul(y & pd.M32, c13[unsafe_add(b, 7)])))))
                 if w & 7 != 0:
                     y: uint256 = pd.bswap32x8(extract32(blob, pos + 32 * full, output_type=uint256))
                     for l: uint256 in range(w & 7, bound=8):
@@ -162,7 +135,10 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
                         inj_set |= 1 << level
                     gstart = pos
                 mi += 1
-            assert self._climb(blob, pos, leaf, idx >> (sess.log_max - tl), tl, inj, inj_set) == sess.roots[r], \
+            sibs: DynArray[bytes32, 64] = []
+            for k: uint256 in range(tl, bound=64):
+                sibs.append(extract32(blob, pos + 32 * k))
+            assert self._climb(sibs, leaf, idx >> (sess.log_max - tl), inj, inj_set) == sess.roots[r], \
                 "a Merkle opening does not match its commitment"
             pos += 32 * tl
         # the batched DEEP quotient per height: sum_g (acc_g - V_g) / (x_h - z_g), one inversion
@@ -175,7 +151,7 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
         for g: uint256 in range(ng, bound=pd.MAX_GROUPS):
             h: uint256 = sess.group_h[g]
             if xs[h] == 0:
-                xs[h] = bb.mul(pd.GEN, bb.pow(ff.two_adic_generator(h), ff.bit_reverse(idx >> (sess.log_max - h), h)))
+                xs[h] = ff.query_point(idx >> (sess.log_max - h), h)
             d: uint256 = bb.e_sub(xs[h], sess.group_z[g])
             dens.append(d)
             prefix.append(run)
@@ -192,7 +168,10 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
             m: uint256 = pd.ext_le(extract32(blob, pos, output_type=uint256))
             leaf: bytes32 = keccak256(slice(blob, pos, 16 + sess.salt))
             pos += 16 + sess.salt
-            assert self._climb(blob, pos, leaf, idx, sess.log_max, no_inj, 0) == sess.mask_root, \
+            msibs: DynArray[bytes32, 64] = []
+            for k: uint256 in range(sess.log_max, bound=64):
+                msibs.append(extract32(blob, pos + 32 * k))
+            assert self._climb(msibs, leaf, idx, no_inj, 0) == sess.mask_root, \
                 "the mask opening does not match its commitment"
             pos += 32 * sess.log_max
             red[sess.log_max] = bb.e_add(red[sess.log_max], m)
@@ -200,6 +179,7 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
         cur: uint256 = red[sess.log_max]
         lh: uint256 = sess.log_max
         coset: uint256 = pd.GEN
+        coset_inv: uint256 = ff.GENERATOR_INV
         index: uint256 = idx
         for i: uint256 in range(len(sess.arities), bound=pd.MAX_LAYERS):
             k: uint256 = sess.arities[i]
@@ -209,17 +189,21 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
                 row.append(pd.ext_le(extract32(blob, pos + 16 * j, output_type=uint256)))
             leaf: bytes32 = keccak256(slice(blob, pos, 16 * ar + sess.salt))
             pos += 16 * ar + sess.salt
-            assert self._climb(blob, pos, leaf, index >> k, lh - k, no_inj, 0) == sess.fri_roots[i], \
+            fsibs: DynArray[bytes32, 64] = []
+            for k2: uint256 in range(lh - k, bound=64):
+                fsibs.append(extract32(blob, pos + 32 * k2))
+            assert self._climb(fsibs, leaf, index >> k, no_inj, 0) == sess.fri_roots[i], \
                 "a FRI layer opening does not match its commitment"
             pos += 32 * (lh - k)
             assert row[index & (ar - 1)] == cur, "a FRI layer disagrees with the folded value"
             index >>= k
-            cur = ff.fold_row(row, index, lh, k, sess.betas[i], coset)
+            cur = ff.fold_row_inv(row, index, lh, k, sess.betas[i], coset_inv)
             coset = bb.pow(coset, ar)
+            coset_inv = bb.pow(coset_inv, ar)
             lh -= k
             if lh != sess.log_max and (red_set >> lh) & 1 == 1:
                 cur = bb.e_add(cur, bb.e_mul(red[lh], bb.e_pow(sess.betas[i], ar)))
-        x: uint256 = bb.mul(coset, bb.pow(ff.two_adic_generator(lh), ff.bit_reverse(index, lh)))
+        x: uint256 = ff.domain_point(coset, index, lh)
         assert ff.eval_poly(sess.final_poly, x) == cur, "the final polynomial disagrees with the folded values"
     assert len(blob) == pos + 32, "query data has the wrong length"
     self.progress[sid] = done + count
