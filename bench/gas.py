@@ -10,7 +10,8 @@
 Runs on anvil (npm `@foundry-rs/anvil`, a 30 M block gas limit, the EVM's real code-size
 limit); eth-tester charges the same gas (tests/settlement show both). Writes
 bench/results/gas.json with the bars of issue [6/7] evaluated. Usage:
-``python bench/gas.py [--cycles 16,20] [--out F]``.
+``python bench/gas.py [--cycles 16,20] [--out F] [--receipts DIR]`` (receipts are kept in
+var/bench-gas/ between runs).
 """
 
 from __future__ import annotations
@@ -56,11 +57,27 @@ def pick_input(log_cycles: int) -> tuple[bytes, int]:
     return f"{lo}\n".encode(), _cycles(lo)
 
 
-def verify_case(v: OV.Verifier, log_cycles: int) -> dict:
-    public, cycles = pick_input(log_cycles)
+def proven(public: bytes, cache: Path) -> tuple[bytes, float]:
+    """A compact receipt of the guest on ``public`` and its proving seconds, kept in ``cache``
+    (keyed by the circuit, so a changed prover proves again): re-measuring gas needs no proof."""
+    from prover import stark
+    version = stark.circuit_digest(SR.segment_verifier_system(), COMPACT, True).hex()[:12]
+    path = cache / f"{GUEST.stem}-{public.decode().strip()}-{version}.rcpt"
+    meta = path.with_suffix(".json")
+    if path.exists() and meta.exists():
+        return path.read_bytes(), json.loads(meta.read_text())["prove_seconds"]
     t = time.time()
     data = SR.prove_segmented(GUEST.read_bytes(), public, params=COMPACT).encode()
-    prove_s = time.time() - t
+    seconds = time.time() - t
+    cache.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    meta.write_text(json.dumps({"prove_seconds": seconds}))
+    return data, seconds
+
+
+def verify_case(v: OV.Verifier, log_cycles: int, cache: Path) -> dict:
+    public, cycles = pick_input(log_cycles)
+    data, prove_s = proven(public, cache)
     rec = SR.decode(data)
     t = time.time()
     result = OV.verify_receipt(v, data)
@@ -130,12 +147,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cycles", default="16,20", help="log2 of the receipts' cycle counts")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "gas.json"))
+    ap.add_argument("--receipts", default=str(ROOT / "var" / "bench-gas"),
+                    help="where proven receipts are kept between runs")
     args = ap.parse_args()
     with chain.anvil() as url:
         w3 = chain.connect(url)
         v = OV.deploy(w3, "compact")
-        cases = [verify_case(v, int(k)) for k in args.cycles.split(",")]
-        first = SR.prove_segmented(GUEST.read_bytes(), b"4\n", params=COMPACT).encode()
+        cache = Path(args.receipts)
+        cases = [verify_case(v, int(k), cache) for k in args.cycles.split(",")]
+        first, _ = proven(b"4\n", cache)
         OV.verify_receipt(v, first)
         market = market_paths(w3, v, first)
     one_segment = [c for c in cases if c["segments"] == 1]

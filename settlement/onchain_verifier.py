@@ -30,9 +30,9 @@ from prover.zkmips.receipt import params_of
 from settlement import chain
 from settlement import evm_stark
 
-#: Queries per ``verify_queries`` transaction: about 2 M gas each for the zkMIPS segment
+#: Queries per ``verify_queries`` transaction (33 = 3 x 11 at `compact`): about 1.7 M gas each for the zkMIPS segment
 #: proof, so a batch stays well under the 30 M block gas limit.
-QUERIES_PER_TX = 8
+QUERIES_PER_TX = 11
 #: The on-chain verifier's input and journal limits (``receipt.vy`` MAX_IO).
 MAX_IO_BYTES = 8192
 

@@ -79,10 +79,8 @@ def check_tables(c: pd.Ctx, programs: DynArray[address, pd.MAX_TABLES], circuit:
                     ci = bb.mul(ci, bb.sub(sn[i], sn[j]))
                     li = bb.e_mul(li, bb.e_sub(zn, sn[j]))
             at: uint256 = quot_at + 64 * i
-            qi: uint256 = pd.recombine(extract32(opened, at, output_type=uint256),
-                                          extract32(opened, at + 16, output_type=uint256),
-                                          extract32(opened, at + 32, output_type=uint256),
-                                          extract32(opened, at + 48, output_type=uint256))
+            qi: uint256 = pd.recombine2(extract32(opened, at, output_type=uint256),
+                                        extract32(opened, at + 32, output_type=uint256))
             q = bb.e_add(q, bb.e_mul(bb.e_mul_base(li, bb.inv(ci)), qi))
         assert folded == bb.e_mul(zh, q), "constraints do not hold at zeta"
         if tb.pre_w > 0:
@@ -106,9 +104,9 @@ def _eval_program(c: pd.Ctx, code: address, head: Bytes[pd.MAX_HEAD], pub_at: ui
     nr: uint256 = (hw >> 224) & 65535
     roots_at: uint256 = 8 + 8 * nn
     ec_at: uint256 = roots_at + 2 * nr
-    vals: DynArray[uint256, pd.MAX_NODES] = []
+    vals: uint256[pd.MAX_NODES] = empty(uint256[pd.MAX_NODES])
     for i: uint256 in range(nn, bound=pd.MAX_NODES):
-        w: uint256 = extract32(prog, 8 + 8 * i, output_type=uint256)
+        w: uint256 = extract32(prog, unsafe_add(8, i << 3), output_type=uint256)
         op: uint256 = w >> 248
         a: uint256 = (w >> 232) & 65535
         v: uint256 = 0
@@ -142,11 +140,12 @@ def _eval_program(c: pd.Ctx, code: address, head: Bytes[pd.MAX_HEAD], pub_at: ui
                 ((unsafe_sub(unsafe_add((sx >> 128) & pd.M64, bb.P), (sy >> 128) & pd.M64) % bb.P) << 128) | \
                 ((unsafe_sub(unsafe_add(sx >> 192, bb.P), sy >> 192) % bb.P) << 192)
         elif op == 0:
-            v = pd.ext_le(extract32(opened, main_at + 16 * (((w >> 224) & 255) * main_w + a), output_type=uint256))
+            y: uint256 = pd.bswap32x8(extract32(opened, unsafe_add(main_at, unsafe_mul(16, unsafe_add(unsafe_mul((w >> 224) & 255, main_w), a))), output_type=uint256))
+            assert pd.canonical8(y >> 128), "non-canonical field element"
+            v = (y >> 224) | (((y >> 192) & pd.M32) << 64) | (((y >> 160) & pd.M32) << 128) | (((y >> 128) & pd.M32) << 192)
         elif op == 2:
-            at: uint256 = perm_at + 16 * (((w >> 224) & 255) * perm_w + 4 * a)
-            v = pd.recombine(extract32(opened, at, output_type=uint256), extract32(opened, at + 16, output_type=uint256),
-                                extract32(opened, at + 32, output_type=uint256), extract32(opened, at + 48, output_type=uint256))
+            at: uint256 = unsafe_add(perm_at, unsafe_mul(16, unsafe_add(unsafe_mul((w >> 224) & 255, perm_w), a << 2)))
+            v = pd.recombine2(extract32(opened, at, output_type=uint256), extract32(opened, unsafe_add(at, 32), output_type=uint256))
         elif op == 4:
             v = (w >> 216) & pd.M32
         elif op == 1:
@@ -170,7 +169,7 @@ def _eval_program(c: pd.Ctx, code: address, head: Bytes[pd.MAX_HEAD], pub_at: ui
             v = bb.e_neg(vals[a])
         else:
             raise "unknown opcode"
-        vals.append(v)
+        vals[i] = v
     acc: uint256 = 0
     for j: uint256 in range(nr, bound=pd.MAX_NODES):
         r: uint256 = extract32(prog, roots_at + 2 * (nr - 1 - j), output_type=uint256) >> 240
@@ -269,18 +268,30 @@ def layout(c: pd.Ctx, circuit: Bytes[pd.MAX_CIRCUIT], heights: DynArray[uint256,
         sess.mask_root = extract32(opened, at)
         at += 32
     assert len(opened) == at, "opened values have the wrong length"
-    # blob order: per round, heights descending, commit order within a height
+    # blob order: per round, heights descending, commit order within a height (a round's
+    # matrices are contiguous in commit order; a bit mask lists its heights)
+    start: uint256 = 0
     for r: uint256 in range(rounds, bound=4):
+        end: uint256 = start
+        present: uint256 = 0
+        for _: uint256 in range(pd.MAX_MATS):
+            if end == len(cm) or (cm[end] >> 8) & 255 != r:
+                break
+            present |= 1 << (cm[end] >> 32)
+            end += 1
         for d: uint256 in range(64):
             if d > sess.round_log[r]:
                 break
             h: uint256 = sess.round_log[r] - d
-            for m: uint256 in range(len(cm), bound=pd.MAX_MATS):
+            if (present >> h) & 1 == 0:
+                continue
+            for m: uint256 in range(start, end, bound=pd.MAX_MATS):
                 x: uint256 = cm[m]
-                if (x >> 8) & 255 == r and x >> 32 == h:
+                if x >> 32 == h:
                     sess.mats.append(x & ~255)
                     sess.mat_slot.append(cm_slot[m])
                     sess.mat_points.append(x & 255)
+        start = end
     nm: uint256 = len(sess.mats)
     for i: uint256 in range(nm, bound=pd.MAX_MATS):
         if i + 1 == nm or sess.mats[i + 1] >> 32 != sess.mats[i] >> 32 or \

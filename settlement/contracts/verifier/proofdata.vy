@@ -124,6 +124,14 @@ def bswap32x8(x: uint256) -> uint256:
 
 @internal
 @pure
+def canonical8(y: uint256) -> bool:
+    """Whether all eight 32-bit lanes of `y` are below p: adding 2^32 - p to the even and
+    the odd lanes (64 bits apart, so no carry reaches a neighbour) carries out of none."""
+    return (unsafe_add(y & EVEN_LANES, LANE_BIAS) | unsafe_add((y >> 32) & EVEN_LANES, LANE_BIAS)) & LANE_CARRIES == 0
+
+
+@internal
+@pure
 def ext_le(word: uint256) -> uint256:
     """The extension element whose 16 little-endian bytes start `word` (a 32-byte read),
     packed; reverts unless every coefficient is canonical."""
@@ -181,12 +189,22 @@ def num_chunks(degree: uint256, log_n: uint256, mask: uint256) -> uint256:
 # ----------------------------------------------------------------------------- step 1
 @internal
 @pure
-def recombine(w0: uint256, w1: uint256, w2: uint256, w3: uint256) -> uint256:
-    """sum_t v_t X^t of four opened base columns that hold one extension column."""
-    return bb.e_add(bb.e_add(self.ext_le(w0), self.times_x(self.ext_le(w1), 1)),
-                    bb.e_add(self.times_x(self.ext_le(w2), 2), self.times_x(self.ext_le(w3), 3)))
-
-
+def recombine2(word_a: uint256, word_b: uint256) -> uint256:
+    """recombine from the 64 contiguous bytes v0 || v1 (word_a) || v2 || v3 (word_b): the
+    coefficients of sum_t v_t X^t, X^4 = W, like a product's."""
+    a: uint256 = self.bswap32x8(word_a)
+    b: uint256 = self.bswap32x8(word_b)
+    assert self.canonical8(a) and self.canonical8(b), "non-canonical field element"
+    # lanes from the top: a = v0_0 v0_1 v0_2 v0_3 v1_0 v1_1 v1_2 v1_3, b = v2_0 .. v2_3 v3_0 .. v3_3
+    r0: uint256 = unsafe_add(a >> 224, unsafe_mul(bb.W, unsafe_add(unsafe_add(a & M32, (b >> 160) & M32),
+                                                                  (b >> 64) & M32))) % bb.P
+    r1: uint256 = unsafe_add(unsafe_add((a >> 192) & M32, (a >> 96) & M32),
+                             unsafe_mul(bb.W, unsafe_add((b >> 128) & M32, (b >> 32) & M32))) % bb.P
+    r2: uint256 = unsafe_add(unsafe_add((a >> 160) & M32, (a >> 64) & M32),
+                             unsafe_add(b >> 224, unsafe_mul(bb.W, b & M32))) % bb.P
+    r3: uint256 = unsafe_add(unsafe_add((a >> 128) & M32, (a >> 32) & M32),
+                             unsafe_add((b >> 192) & M32, (b >> 96) & M32)) % bb.P
+    return r0 | (r1 << 64) | (r2 << 128) | (r3 << 192)
 
 
 @internal

@@ -244,15 +244,16 @@ def _u64(b: Bytes[pd.MAX_FRI_HEAD], off: uint256) -> uint64:
 @internal
 @pure
 def _heights_desc(sess: pd.Session) -> DynArray[uint256, pd.MAX_GROUPS]:
+    """The distinct LDE heights of the committed matrices (the groups'), tallest first."""
+    present: uint256 = 0
+    for g: uint256 in range(len(sess.group_h), bound=pd.MAX_GROUPS):
+        present |= 1 << sess.group_h[g]
     out: DynArray[uint256, pd.MAX_GROUPS] = []
     for d: uint256 in range(64):
         if d > sess.log_max:
             break
-        h: uint256 = sess.log_max - d
-        for m: uint256 in range(len(sess.mats), bound=pd.MAX_MATS):
-            if sess.mats[m] >> 32 == h:
-                out.append(h)
-                break
+        if (present >> (sess.log_max - d)) & 1 == 1:
+            out.append(sess.log_max - d)
     return out
 
 
