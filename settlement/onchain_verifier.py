@@ -99,10 +99,12 @@ class Verifier:
         return self.receipt.address
 
 
-def deploy(w3: Web3, preset: str = "compact", *, sender: str | None = None) -> Verifier:
-    """Deploy and register everything to verify receipts made with ``preset``."""
+def deploy(w3: Web3, preset: str = "compact", *, sender: str | None = None,
+           allow_insecure: bool = False) -> Verifier:
+    """Deploy and register everything to verify receipts made with ``preset`` (the insecure
+    test preset only when asked for by name)."""
     sender = sender or w3.eth.default_account
-    params = params_of(preset, allow_insecure=True)
+    params = params_of(preset, allow_insecure=allow_insecure)
     ood = chain.deploy(w3, "verifier/ood", sender=sender)
     queries = chain.deploy(w3, "verifier/queries", sender=sender)
     stark_c = chain.deploy(w3, "verifier/stark", ood.address, queries.address, sender=sender)
@@ -185,6 +187,25 @@ def verify_proof(v: Verifier, vk: stark.VerifyingKey, proof: stark.StarkProof, s
             progress(f"{what}: {first + count}/{nq} queries")
 
 
+def receipt_arguments(rec: SR.SegmentedReceipt, vks: list[stark.VerifyingKey],
+                      proofs: list[stark.StarkProof]) -> tuple:
+    """The arguments of ``receipt.vy`` ``verify_receipt``: the claim, the keys, every proof's
+    binding (the memory proof's first), publics stream and open-bus totals. ``vks`` is
+    (memory key, segment key); ``proofs`` the memory proof, then the segments'."""
+    claim = rec.claim
+
+    def vk_of(i: int) -> stark.VerifyingKey:
+        return vks[0] if i == 0 else vks[1]
+
+    def key(ref: SR.KeyRef) -> tuple[bytes, bytes]:
+        return ref.pre_root, bytes(h or 0 for h in ref.pre_log_heights)
+
+    bindings = b"".join(SR._binding(vk_of(i), p) for i, p in enumerate(proofs))
+    refs = [(evm_stark.publics_stream(p), evm_stark.open_totals(vk_of(i), p)) for i, p in enumerate(proofs)]
+    return (claim.image_id, claim.input, claim.journal, claim.exit_code, claim.cycles, rec.input_read,
+            key(rec.memory_key), key(rec.segment_key), bindings, refs[0], refs[1:])
+
+
 def verify_receipt(v: Verifier, data: bytes, *, sender: str | None = None,
                    progress: Callable[[str], None] | None = None) -> OnchainResult:
     """Verify a segmented receipt on-chain; the result lists every transaction's gas.
@@ -209,14 +230,7 @@ def verify_receipt(v: Verifier, data: bytes, *, sender: str | None = None,
     for i, p in enumerate(seg_proofs):
         verify_proof(v, seg_vk, p, seed, f"segment {i + 1}", sender, steps, progress)
 
-    def ref(vk: stark.VerifyingKey, proof: stark.StarkProof) -> tuple[bytes, list[int]]:
-        """A proof's publics stream and open-bus totals, as its statement hashes them."""
-        return (evm_stark.publics_stream(proof), evm_stark.open_totals(vk, proof))
-
-    key = lambda ref_: (ref_.pre_root, bytes(h or 0 for h in ref_.pre_log_heights))  # noqa: E731
-    r = send_step(v.w3, v.receipt.functions.verify_receipt(
-        claim.image_id, claim.input, claim.journal, claim.exit_code, claim.cycles, rec.input_read,
-        key(rec.memory_key), key(rec.segment_key), b"".join(bindings), ref(mem_vk, mem_proof),
-        [ref(seg_vk, p) for p in seg_proofs]), sender, "receipt", steps)
+    r = send_step(v.w3, v.receipt.functions.verify_receipt(*receipt_arguments(rec, [mem_vk, seg_vk], [mem_proof, *seg_proofs])),
+                  sender, "receipt", steps)
     (event,) = v.receipt.events.ReceiptVerified().process_receipt(r)
     return OnchainResult(bytes(event["args"]["claim_digest"]), steps)

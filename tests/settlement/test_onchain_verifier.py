@@ -114,13 +114,8 @@ def _seed(parts: Parts) -> bytes:
 
 
 def _receipt_call(v: OV.Verifier, parts: Parts):
-    rec, claim = parts.rec, parts.rec.claim
-    bindings = b"".join(SR._binding(parts.vk(i), p) for i, p in enumerate(parts.proofs))
-    refs = [(evm_stark.publics_stream(p), evm_stark.open_totals(parts.vk(i), p)) for i, p in enumerate(parts.proofs)]
-    key = lambda r: (r.pre_root, bytes(h or 0 for h in r.pre_log_heights))  # noqa: E731
-    return v.receipt.functions.verify_receipt(claim.image_id, claim.input, claim.journal, claim.exit_code,
-                                              claim.cycles, rec.input_read, key(rec.memory_key),
-                                              key(rec.segment_key), bindings, refs[0], refs[1:])
+    return v.receipt.functions.verify_receipt(*OV.receipt_arguments(parts.rec, [parts.mem_vk, parts.seg_vk],
+                                                                     parts.proofs))
 
 
 class Replay:
