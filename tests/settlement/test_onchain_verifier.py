@@ -217,9 +217,9 @@ def test_registered_circuits_are_generated_from_the_python_systems(verifier):
         circ = evm_stark.circuit(system, COMPACT, True)
         assert verifier.stark.functions.circuit_digest(keccak256(circ.blob)).call() == \
             stark.circuit_digest(system, COMPACT, True)
-        programs = verifier.stark.functions.programs(keccak256(circ.blob), 0).call()
-        code = verifier.w3.eth.get_code(programs)
-        assert code[1:1 + len(circ.programs[0])] == circ.programs[0]
+        for t, program in enumerate(circ.programs):
+            code = verifier.w3.eth.get_code(verifier.stark.functions.programs(keccak256(circ.blob), t).call())
+            assert code[0] == 0 and code[1:1 + len(program)] == program, "a table's program as generated"
 
 
 def test_a_real_receipt_is_verified_on_chain_and_pays_through_the_market(verifier, receipts):

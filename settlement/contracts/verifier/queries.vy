@@ -11,6 +11,7 @@
 from verifier import babybear as bb
 from verifier import fri_fold as ff
 from verifier import proofdata as pd
+from verifier import mmcs
 
 event ProofVerified:
     statement: indexed(bytes32)
@@ -41,22 +42,6 @@ def open(session: bytes32):
     self.progress[session] = 1
 
 
-@internal
-@pure
-def _climb(sibs: DynArray[bytes32, 64], leaf: bytes32, index: uint256, inj: bytes32[64], inj_set: uint256) -> bytes32:
-    """prover/merkle.py _climb: the root over the siblings (leaf level first), hashing in the
-    injected group digests where `inj_set` has a bit."""
-    node: bytes32 = leaf
-    for k: uint256 in range(len(sibs), bound=64):
-        if (index >> k) & 1 == 1:
-            node = keccak256(concat(sibs[k], node))
-        else:
-            node = keccak256(concat(node, sibs[k]))
-        if (inj_set >> k) & 1 == 1:
-            node = keccak256(concat(node, inj[k]))
-    return node
-
-
 @external
 def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: Bytes[pd.MAX_QBLOB]):
     """Step 2: the next `count` queries of a session (layout: settlement/evm_stark.py)."""
@@ -76,7 +61,6 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
         c13[c] = ((ap >> 64) & pd.M64) | ((ap >> 192) << 128)
         ap = bb.e_mul(ap, sess.alpha)
     ng: uint256 = len(sess.group_h)
-    no_inj: bytes32[64] = empty(bytes32[64])
     pos: uint256 = 0
     for q: uint256 in range(count, bound=pd.MAX_QUERIES):
         idx: uint256 = sess.indices[q0 + q]
@@ -87,8 +71,8 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
         mi: uint256 = 0
         for r: uint256 in range(len(sess.roots), bound=4):
             tl: uint256 = sess.round_log[r]
-            inj: bytes32[64] = empty(bytes32[64])
-            inj_set: uint256 = 0
+            inj_levels: DynArray[uint256, mmcs.MAX_INJECT] = []
+            inj_digests: DynArray[bytes32, mmcs.MAX_INJECT] = []
             leaf: bytes32 = empty(bytes32)
             first: bool = True
             gstart: uint256 = pos
@@ -130,15 +114,14 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
                         leaf = digest
                         first = False
                     else:
-                        level: uint256 = tl - (x >> 32) - 1
-                        inj[level] = digest
-                        inj_set |= 1 << level
+                        inj_levels.append(tl - (x >> 32) - 1)   # heights descend: levels ascend
+                        inj_digests.append(digest)
                     gstart = pos
                 mi += 1
-            sibs: DynArray[bytes32, 64] = []
-            for k: uint256 in range(tl, bound=64):
+            sibs: DynArray[bytes32, mmcs.MAX_LEVELS] = []
+            for k: uint256 in range(tl, bound=mmcs.MAX_LEVELS):
                 sibs.append(extract32(blob, pos + 32 * k))
-            assert self._climb(sibs, leaf, idx >> (sess.log_max - tl), inj, inj_set) == sess.roots[r], \
+            assert mmcs.climb(leaf, idx >> (sess.log_max - tl), sibs, inj_levels, inj_digests) == sess.roots[r], \
                 "a Merkle opening does not match its commitment"
             pos += 32 * tl
         # the batched DEEP quotient per height: sum_g (acc_g - V_g) / (x_h - z_g), one inversion
@@ -168,10 +151,10 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
             m: uint256 = pd.ext_le(extract32(blob, pos, output_type=uint256))
             leaf: bytes32 = keccak256(slice(blob, pos, 16 + sess.salt))
             pos += 16 + sess.salt
-            msibs: DynArray[bytes32, 64] = []
-            for k: uint256 in range(sess.log_max, bound=64):
+            msibs: DynArray[bytes32, mmcs.MAX_LEVELS] = []
+            for k: uint256 in range(sess.log_max, bound=mmcs.MAX_LEVELS):
                 msibs.append(extract32(blob, pos + 32 * k))
-            assert self._climb(msibs, leaf, idx, no_inj, 0) == sess.mask_root, \
+            assert mmcs.climb(leaf, idx, msibs, [], []) == sess.mask_root, \
                 "the mask opening does not match its commitment"
             pos += 32 * sess.log_max
             red[sess.log_max] = bb.e_add(red[sess.log_max], m)
@@ -189,10 +172,10 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
                 row.append(pd.ext_le(extract32(blob, pos + 16 * j, output_type=uint256)))
             leaf: bytes32 = keccak256(slice(blob, pos, 16 * ar + sess.salt))
             pos += 16 * ar + sess.salt
-            fsibs: DynArray[bytes32, 64] = []
-            for k2: uint256 in range(lh - k, bound=64):
+            fsibs: DynArray[bytes32, mmcs.MAX_LEVELS] = []
+            for k2: uint256 in range(lh - k, bound=mmcs.MAX_LEVELS):
                 fsibs.append(extract32(blob, pos + 32 * k2))
-            assert self._climb(fsibs, leaf, index >> k, no_inj, 0) == sess.fri_roots[i], \
+            assert mmcs.climb(leaf, index >> k, fsibs, [], []) == sess.fri_roots[i], \
                 "a FRI layer opening does not match its commitment"
             pos += 32 * (lh - k)
             assert row[index & (ar - 1)] == cur, "a FRI layer disagrees with the folded value"

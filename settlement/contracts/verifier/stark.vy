@@ -109,7 +109,10 @@ def begin(circuit: Bytes[pd.MAX_CIRCUIT], pre_root: bytes32, pre_heights: Bytes[
         lh: uint256 = pd.base_le(extract32(head, off + 4 * t, output_type=uint256))
         assert lh >= 1 and lh <= c.max_log_h - c.extra, "bad table height"
         ph: uint256 = convert(slice(pre_heights, t, 1), uint256)
-        assert ph == 0 or ph == lh, "height differs from the preprocessed columns"
+        if pd.table(circuit, t).pre_w > 0:
+            assert ph == lh, "height differs from the preprocessed columns"
+        else:
+            assert ph == 0, "a preprocessed height for a table without preprocessed columns"
         heights.append(lh)
     off += 4 * c.nt
     for t: uint256 in range(c.nt, bound=pd.MAX_TABLES):
