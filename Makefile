@@ -82,6 +82,7 @@ bench: setup guests
 	$(PY) bench/workloads.py
 	$(PY) bench/workloads.py --only hashing --distributed --out bench/results/workloads-distributed.json
 	$(PY) bench/market.py
+	$(PY) bench/gas.py
 
 clean:
 	$(MAKE) -s -C guests clean
