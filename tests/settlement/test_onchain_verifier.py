@@ -283,6 +283,14 @@ def _flip(b: bytes, rng: random.Random) -> bytes:
     return b[:k] + bytes([b[k] ^ (1 << rng.randrange(8))]) + b[k + 1:]
 
 
+def _flip_path(path, field: str, rng: random.Random):
+    """A Merkle path with one bit of one sibling (or salt) flipped."""
+    items = list(getattr(path, field))
+    k = rng.randrange(len(items))
+    items[k] = _flip(items[k], rng)
+    return dataclasses.replace(path, **{field: items})
+
+
 def _mutate(parts: Parts, rng: random.Random) -> tuple[str, Parts, tuple]:
     """One random change; returns (what, mutated parts, where: ("claim",) | ("proof", i) |
     ("query", i, q))."""
@@ -344,18 +352,9 @@ def _mutate(parts: Parts, rng: random.Random) -> tuple[str, Parts, tuple]:
         b = rng.choice(qo.rounds)
         k = rng.randrange(len(b.rows))
         b.rows[k] = _bump(b.rows[k], rng)
-    elif kind == "sibling":
+    elif kind in ("sibling", "salt"):
         b = rng.choice(qo.rounds)
-        s = list(b.proof.siblings)
-        k = rng.randrange(len(s))
-        s[k] = _flip(s[k], rng)
-        b.proof = dataclasses.replace(b.proof, siblings=s)
-    elif kind == "salt":
-        b = rng.choice(qo.rounds)
-        s = list(b.proof.salts)
-        k = rng.randrange(len(s))
-        s[k] = _flip(s[k], rng)
-        b.proof = dataclasses.replace(b.proof, salts=s)
+        b.proof = _flip_path(b.proof, "siblings" if kind == "sibling" else "salts", rng)
     elif kind == "mask":
         qo.mask.rows[0] = _bump(qo.mask.rows[0], rng)
     else:
@@ -363,10 +362,7 @@ def _mutate(parts: Parts, rng: random.Random) -> tuple[str, Parts, tuple]:
         if kind == "fri_row":
             layer.values = _bump(layer.values, rng)
         else:
-            s = list(layer.proof.siblings)
-            k = rng.randrange(len(s))
-            s[k] = _flip(s[k], rng)
-            layer.proof = dataclasses.replace(layer.proof, siblings=s)
+            layer.proof = _flip_path(layer.proof, "siblings", rng)
     return f"proof {i} query {q} {kind}", m, ("query", i, q)
 
 

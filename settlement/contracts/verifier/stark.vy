@@ -12,14 +12,14 @@
           2. `queries.vy` `verify_queries` checks the FRI queries of a session in batches; after
              the last one the proof's statement digest is a fact there.
         Layouts of every calldata blob: settlement/evm_stark.py (docs/onchain-verifier.md).
-@dev    Only proofs bound to a shared seed (the segmented receipts' proofs) are accepted.
+@dev    Only proofs bound to a shared seed (the segmented receipts' proofs) of circuits with LogUp
+        interactions (a permutation round) are accepted.
         Circuits (a proof system at one FRI preset) are registered once, by the deployer, with
         the programs of their tables stored as contract code.
 """
 
 from verifier import babybear as bb
 from verifier import transcript as tr
-from verifier import fri_fold as ff
 from verifier import proofdata as pd
 
 interface IOod:
@@ -104,7 +104,6 @@ def begin(circuit: Bytes[pd.MAX_CIRCUIT], pre_root: bytes32, pre_heights: Bytes[
     off: uint256 = 32
     heights: DynArray[uint256, pd.MAX_TABLES] = []
     pub_off: DynArray[uint256, pd.MAX_TABLES] = []
-    hwords: uint256 = 0
     for t: uint256 in range(c.nt, bound=pd.MAX_TABLES):
         lh: uint256 = pd.base_le(extract32(head, off + 4 * t, output_type=uint256))
         assert lh >= 1 and lh <= c.max_log_h - c.extra, "bad table height"
