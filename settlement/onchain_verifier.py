@@ -16,7 +16,6 @@ from typing import Callable
 
 from web3 import Web3
 
-from prover import proof as stark_bytes
 from prover import stark
 from prover.errors import VerificationError
 from prover.security import FriParams
@@ -30,8 +29,8 @@ from prover.zkmips.receipt import params_of
 from settlement import chain
 from settlement import evm_stark
 
-#: Queries per ``verify_queries`` transaction (33 = 3 x 11 at `compact`): about 1.7 M gas each for the zkMIPS segment
-#: proof, so a batch stays well under the 30 M block gas limit.
+#: Queries per ``verify_queries`` transaction (33 = 3 x 11 at `compact`): about 1.7 M gas each
+#: for the zkMIPS segment proof, so a batch stays well under the 30 M block gas limit.
 QUERIES_PER_TX = 11
 #: The on-chain verifier's input and journal limits (``receipt.vy`` MAX_IO).
 MAX_IO_BYTES = 8192
