@@ -269,6 +269,27 @@ def test_facts_of_another_receipt_do_not_verify_this_claim(replay, receipts):
     assert not replay.accepts(spliced, ("proof", 1))
 
 
+def test_non_canonical_field_elements_are_refused(replay):
+    """A value v + p (the same residue, another encoding): the Python verifier refuses it
+    and so does the chain, before it hashes anything."""
+    v, parts = replay.v, replay.parts
+    a = evm_stark.begin_args(parts.vk(1), parts.proofs[1], replay.seed)
+    at = len(a["opened"]) - 32 - 16            # the last opened quotient value, before the mask root
+    word = int.from_bytes(a["opened"][at:at + 4], "little") + P
+    opened = a["opened"][:at] + word.to_bytes(4, "little") + a["opened"][at + 4:]
+    replay.at(("proof", 1))
+    with pytest.raises(chain.Reverted, match="non-canonical"):
+        OV.send_step(replay.w3, v.stark.functions.begin(a["circuit"], a["pre_root"], a["pre_heights"], a["seed"],
+                                                       a["head"], opened, a["fri_head"]), replay.sender, "begin", [])
+    blob = evm_stark.query_blob(parts.vk(0), parts.proofs[0], 0, 1)
+    word = int.from_bytes(blob[:4], "little") + P  # the first row value of the first round
+    replay.at(("query", 0, 0))
+    with pytest.raises(chain.Reverted, match="non-canonical"):
+        OV.send_step(replay.w3, v.queries.functions.verify_queries(replay.sessions[0], 1,
+                                                                   word.to_bytes(4, "little") + blob[4:]),
+                     replay.sender, "query", [])
+
+
 # ----------------------------------------------------------------------------- mutations
 def _bump(arr: np.ndarray, rng: random.Random) -> np.ndarray:
     out = np.array(arr, dtype=np.uint32, copy=True)

@@ -45,7 +45,7 @@ def check_tables(c: pd.Ctx, programs: DynArray[address, pd.MAX_TABLES], circuit:
         zn: uint256 = bb.e_pow(c.zeta, n)
         zh: uint256 = bb.e_sub(zn, one)
         assert zh != 0, "out-of-domain point lies in the trace domain"
-        w_inv: uint256 = bb.inv(ff.two_adic_generator(lh))
+        w_inv: uint256 = ff.two_adic_generator_inv(lh)
         n_inv: uint256 = bb.inv(n % bb.P)
         zeta_minus_winv: uint256 = bb.e_sub(c.zeta, w_inv)
         sels: uint256[3] = [
@@ -111,38 +111,13 @@ def _eval_program(c: pd.Ctx, code: address, head: Bytes[pd.MAX_HEAD], pub_at: ui
         a: uint256 = (w >> 232) & 65535
         v: uint256 = 0
         if op == 12:
-            x: uint256 = vals[a]
-            y: uint256 = vals[(w >> 216) & 65535]
-            a0: uint256 = x & pd.M64
-            a1: uint256 = (x >> 64) & pd.M64
-            a2: uint256 = (x >> 128) & pd.M64
-            a3: uint256 = x >> 192
-            b0: uint256 = y & pd.M64
-            b1: uint256 = (y >> 64) & pd.M64
-            b2: uint256 = (y >> 128) & pd.M64
-            b3: uint256 = y >> 192
-            v = (unsafe_add(unsafe_mul(a0, b0), unsafe_mul(bb.W, unsafe_add(unsafe_add(unsafe_mul(a1, b3), unsafe_mul(a2, b2)), unsafe_mul(a3, b1)))) % bb.P) | \
-                ((unsafe_add(unsafe_add(unsafe_mul(a0, b1), unsafe_mul(a1, b0)), unsafe_mul(bb.W, unsafe_add(unsafe_mul(a2, b3), unsafe_mul(a3, b2)))) % bb.P) << 64) | \
-                ((unsafe_add(unsafe_add(unsafe_add(unsafe_mul(a0, b2), unsafe_mul(a1, b1)), unsafe_mul(a2, b0)), unsafe_mul(bb.W, unsafe_mul(a3, b3))) % bb.P) << 128) | \
-                ((unsafe_add(unsafe_add(unsafe_mul(a0, b3), unsafe_mul(a1, b2)), unsafe_add(unsafe_mul(a2, b1), unsafe_mul(a3, b0))) % bb.P) << 192)
+            v = bb.e_mul(vals[a], vals[(w >> 216) & 65535])
         elif op == 10:
-            ax: uint256 = vals[a]
-            ay: uint256 = vals[(w >> 216) & 65535]
-            v = (unsafe_add(ax & pd.M64, ay & pd.M64) % bb.P) | \
-                ((unsafe_add((ax >> 64) & pd.M64, (ay >> 64) & pd.M64) % bb.P) << 64) | \
-                ((unsafe_add((ax >> 128) & pd.M64, (ay >> 128) & pd.M64) % bb.P) << 128) | \
-                ((unsafe_add(ax >> 192, ay >> 192) % bb.P) << 192)
+            v = bb.e_add(vals[a], vals[(w >> 216) & 65535])
         elif op == 11:
-            sx: uint256 = vals[a]
-            sy: uint256 = vals[(w >> 216) & 65535]
-            v = (unsafe_sub(unsafe_add(sx & pd.M64, bb.P), sy & pd.M64) % bb.P) | \
-                ((unsafe_sub(unsafe_add((sx >> 64) & pd.M64, bb.P), (sy >> 64) & pd.M64) % bb.P) << 64) | \
-                ((unsafe_sub(unsafe_add((sx >> 128) & pd.M64, bb.P), (sy >> 128) & pd.M64) % bb.P) << 128) | \
-                ((unsafe_sub(unsafe_add(sx >> 192, bb.P), sy >> 192) % bb.P) << 192)
+            v = bb.e_sub(vals[a], vals[(w >> 216) & 65535])
         elif op == 0:
-            y: uint256 = pd.bswap32x8(extract32(opened, unsafe_add(main_at, unsafe_mul(16, unsafe_add(unsafe_mul((w >> 224) & 255, main_w), a))), output_type=uint256))
-            assert pd.canonical8(y >> 128), "non-canonical field element"
-            v = (y >> 224) | (((y >> 192) & pd.M32) << 64) | (((y >> 160) & pd.M32) << 128) | (((y >> 128) & pd.M32) << 192)
+            v = pd.ext_le(extract32(opened, unsafe_add(main_at, unsafe_mul(16, unsafe_add(unsafe_mul((w >> 224) & 255, main_w), a))), output_type=uint256))
         elif op == 2:
             at: uint256 = unsafe_add(perm_at, unsafe_mul(16, unsafe_add(unsafe_mul((w >> 224) & 255, perm_w), a << 2)))
             v = pd.recombine2(extract32(opened, at, output_type=uint256), extract32(opened, unsafe_add(at, 32), output_type=uint256))
@@ -315,8 +290,7 @@ def deep_values(opened: Bytes[pd.MAX_OPENED], sess_in: pd.Session, slot_w: DynAr
     ap: uint256 = 1
     for c: uint256 in range(sess.max_width + 1, bound=pd.MAX_WIDTH):
         apw[c] = ap
-        c02[c] = (ap & pd.M64) | (((ap >> 128) & pd.M64) << 128)
-        c13[c] = ((ap >> 64) & pd.M64) | ((ap >> 192) << 128)
+        c02[c], c13[c] = pd.alpha_lanes(ap)
         ap = bb.e_mul(ap, sess.alpha)
     offset: uint256 = 1
     for s: uint256 in range(len(slot_w), bound=pd.MAX_SLOTS):
@@ -327,29 +301,18 @@ def deep_values(opened: Bytes[pd.MAX_OPENED], sess_in: pd.Session, slot_w: DynAr
             y: uint256 = pd.bswap32x8(extract32(opened, at + 16 * c, output_type=uint256))
             a: uint256 = c02[c]
             b: uint256 = c13[c]
-            v: uint256 = y >> 224
-            assert v < bb.P, "non-canonical field element"
-            acc[0] = unsafe_add(acc[0], unsafe_mul(v, a))
-            acc[1] = unsafe_add(acc[1], unsafe_mul(v, b))
-            v = (y >> 192) & pd.M32
-            assert v < bb.P, "non-canonical field element"
-            acc[2] = unsafe_add(acc[2], unsafe_mul(v, a))
-            acc[3] = unsafe_add(acc[3], unsafe_mul(v, b))
-            v = (y >> 160) & pd.M32
-            assert v < bb.P, "non-canonical field element"
-            acc[4] = unsafe_add(acc[4], unsafe_mul(v, a))
-            acc[5] = unsafe_add(acc[5], unsafe_mul(v, b))
-            v = (y >> 128) & pd.M32
-            assert v < bb.P, "non-canonical field element"
-            acc[6] = unsafe_add(acc[6], unsafe_mul(v, a))
-            acc[7] = unsafe_add(acc[7], unsafe_mul(v, b))
+            assert pd.canonical8(y >> 128), "non-canonical field element"
+            acc[0] = unsafe_add(acc[0], unsafe_mul(y >> 224, a))
+            acc[1] = unsafe_add(acc[1], unsafe_mul(y >> 224, b))
+            acc[2] = unsafe_add(acc[2], unsafe_mul((y >> 192) & pd.M32, a))
+            acc[3] = unsafe_add(acc[3], unsafe_mul((y >> 192) & pd.M32, b))
+            acc[4] = unsafe_add(acc[4], unsafe_mul((y >> 160) & pd.M32, a))
+            acc[5] = unsafe_add(acc[5], unsafe_mul((y >> 160) & pd.M32, b))
+            acc[6] = unsafe_add(acc[6], unsafe_mul((y >> 128) & pd.M32, a))
+            acc[7] = unsafe_add(acc[7], unsafe_mul((y >> 128) & pd.M32, b))
         value: uint256 = 0
         for j: uint256 in range(4):
-            s02: uint256 = acc[2 * j]
-            s13: uint256 = acc[2 * j + 1]
-            part: uint256 = ((s02 & pd.M128) % bb.P) | (((s13 & pd.M128) % bb.P) << 64) | \
-                (((s02 >> 128) % bb.P) << 128) | (((s13 >> 128) % bb.P) << 192)
-            value = bb.e_add(value, pd.times_x(part, j))
+            value = bb.e_add(value, pd.times_x(pd.from_lanes(acc[2 * j], acc[2 * j + 1]), j))
         sess.slot_offset.append(offset)
         g: uint256 = sess.slot_group[s]
         sess.group_v[g] = bb.e_add(sess.group_v[g], bb.e_mul(offset, value))

@@ -136,12 +136,8 @@ def ext_le(word: uint256) -> uint256:
     """The extension element whose 16 little-endian bytes start `word` (a 32-byte read),
     packed; reverts unless every coefficient is canonical."""
     y: uint256 = self.bswap32x8(word)
-    c0: uint256 = y >> 224
-    c1: uint256 = (y >> 192) & M32
-    c2: uint256 = (y >> 160) & M32
-    c3: uint256 = (y >> 128) & M32
-    assert c0 < bb.P and c1 < bb.P and c2 < bb.P and c3 < bb.P, "non-canonical field element"
-    return c0 | (c1 << 64) | (c2 << 128) | (c3 << 192)
+    assert self.canonical8(y >> 128), "non-canonical field element"
+    return (y >> 224) | (((y >> 192) & M32) << 64) | (((y >> 160) & M32) << 128) | (((y >> 128) & M32) << 192)
 
 
 @internal
@@ -209,12 +205,16 @@ def recombine2(word_a: uint256, word_b: uint256) -> uint256:
 
 @internal
 @pure
-def alpha_powers(alpha: uint256, count: uint256) -> DynArray[uint256, MAX_WIDTH]:
-    out: DynArray[uint256, MAX_WIDTH] = []
-    x: uint256 = 1
-    for _: uint256 in range(count, bound=MAX_WIDTH):
-        out.append(x)
-        x = bb.e_mul(x, alpha)
-    return out
+def alpha_lanes(ap: uint256) -> (uint256, uint256):
+    """An extension element (a0, a1, a2, a3) as two words of 128-bit lanes, (a0, a2) and
+    (a1, a3): one MUL by a base value then gives two coefficients of the product, and 2^66
+    such products add up without a carry between lanes."""
+    return (ap & M64) | (((ap >> 128) & M64) << 128), ((ap >> 64) & M64) | ((ap >> 192) << 128)
 
 
+@internal
+@pure
+def from_lanes(s02: uint256, s13: uint256) -> uint256:
+    """The extension element whose coefficients are the lane sums of alpha_lanes products."""
+    return ((s02 & M128) % bb.P) | (((s13 & M128) % bb.P) << 64) | \
+        (((s02 >> 128) % bb.P) << 128) | (((s13 >> 128) % bb.P) << 192)

@@ -51,14 +51,12 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
     sess: pd.Session = abi_decode(session_data, pd.Session)
     q0: uint256 = done - 1
     assert count > 0 and q0 + count <= sess.num_queries, "no such queries"
-    # alpha^c as two words of 128-bit lanes, (a0, a2) and (a1, a3): one MUL by a base value
-    # then gives two coefficients of the product, and 2^66 such products add without carries
+    # alpha^c in 128-bit lanes (proofdata.alpha_lanes)
     c02: uint256[pd.MAX_WIDTH] = empty(uint256[pd.MAX_WIDTH])
     c13: uint256[pd.MAX_WIDTH] = empty(uint256[pd.MAX_WIDTH])
     ap: uint256 = 1
     for c: uint256 in range(sess.max_width, bound=pd.MAX_WIDTH):
-        c02[c] = (ap & pd.M64) | (((ap >> 128) & pd.M64) << 128)
-        c13[c] = ((ap >> 64) & pd.M64) | ((ap >> 192) << 128)
+        c02[c], c13[c] = pd.alpha_lanes(ap)
         ap = bb.e_mul(ap, sess.alpha)
     ng: uint256 = len(sess.group_h)
     pos: uint256 = 0
@@ -85,12 +83,10 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
                 s13: uint256 = 0
                 full: uint256 = w >> 3
                 for j: uint256 in range(full, bound=128):
-                    # eight columns per word: canonical (each < p: adding 2^32 - p to the even and
-                    # the odd lanes, 64 bits apart, carries out of none), then their products
+                    # eight columns per word: all canonical, then their products
                     y: uint256 = pd.bswap32x8(extract32(blob, unsafe_add(pos, j << 5), output_type=uint256))
                     b: uint256 = j << 3
-                    assert (unsafe_add(y & pd.EVEN_LANES, pd.LANE_BIAS) | unsafe_add((y >> 32) & pd.EVEN_LANES, pd.LANE_BIAS)) \
-                        & pd.LANE_CARRIES == 0, "non-canonical field element"
+                    assert pd.canonical8(y), "non-canonical field element"
                     s02 = unsafe_add(s02, unsafe_add(unsafe_add(unsafe_add(unsafe_mul(y >> 224, c02[b]), unsafe_mul((y >> 192) & pd.M32, c02[unsafe_add(b, 1)])), unsafe_add(unsafe_mul((y >> 160) & pd.M32, c02[unsafe_add(b, 2)]), unsafe_mul((y >> 128) & pd.M32, c02[unsafe_add(b, 3)]))), unsafe_add(unsafe_add(unsafe_mul((y >> 96) & pd.M32, c02[unsafe_add(b, 4)]), unsafe_mul((y >> 64) & pd.M32, c02[unsafe_add(b, 5)])), unsafe_add(unsafe_mul((y >> 32) & pd.M32, c02[unsafe_add(b, 6)]), unsafe_mul(y & pd.M32, c02[unsafe_add(b, 7)])))))
                     s13 = unsafe_add(s13, unsafe_add(unsafe_add(unsafe_add(unsafe_mul(y >> 224, c13[b]), unsafe_mul((y >> 192) & pd.M32, c13[unsafe_add(b, 1)])), unsafe_add(unsafe_mul((y >> 160) & pd.M32, c13[unsafe_add(b, 2)]), unsafe_mul((y >> 128) & pd.M32, c13[unsafe_add(b, 3)]))), unsafe_add(unsafe_add(unsafe_mul((y >> 96) & pd.M32, c13[unsafe_add(b, 4)]), unsafe_mul((y >> 64) & pd.M32, c13[unsafe_add(b, 5)])), unsafe_add(unsafe_mul((y >> 32) & pd.M32, c13[unsafe_add(b, 6)]), unsafe_mul(y & pd.M32, c13[unsafe_add(b, 7)])))))
                 if w & 7 != 0:
@@ -100,8 +96,7 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
                         assert v < bb.P, "non-canonical field element"
                         s02 = unsafe_add(s02, unsafe_mul(v, c02[(full << 3) + l]))
                         s13 = unsafe_add(s13, unsafe_mul(v, c13[(full << 3) + l]))
-                comb: uint256 = ((s02 & pd.M128) % bb.P) | (((s13 & pd.M128) % bb.P) << 64) | \
-                    (((s02 >> 128) % bb.P) << 128) | (((s13 >> 128) % bb.P) << 192)
+                comb: uint256 = pd.from_lanes(s02, s13)
                 pos += 4 * w
                 for p: uint256 in range(sess.mat_points[mi], bound=2):
                     slot: uint256 = sess.mat_slot[mi] + p
