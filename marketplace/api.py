@@ -98,6 +98,8 @@ class DryRunOut(Schema):
     journal_preview_hex: str
     price_min: int
     price_max: int
+    #: the suggested price range per offered settlement mode (chain modes add the gas a worker pays)
+    by_settlement: dict[str, dict[str, int]]
 
 
 class ProgramOut(Schema):
@@ -124,6 +126,19 @@ class JobTermsOut(Schema):
     deadline: str
     settlement: str
     state: str
+    #: for chain-settled jobs: the chain id, contract addresses, proving preset, credit rate
+    #: and the job's request id; null for local settlement
+    chain: Optional[dict] = None
+
+
+class ChainTxOut(Schema):
+    what: str
+    tx_hash: str
+    sender: str
+    by_worker: bool
+    gas_used: int
+    block: int
+    ok: bool
 
 
 class JobOut(JobTermsOut):
@@ -140,6 +155,9 @@ class JobOut(JobTermsOut):
     rejections: int
     created: str
     events: list[dict]
+    #: chain-settled jobs: the request's state on chain and every transaction with its gas
+    chain_state: Optional[str] = None
+    chain_txs: list[ChainTxOut] = []
 
 
 class OfferOut(JobTermsOut):
@@ -147,6 +165,11 @@ class OfferOut(JobTermsOut):
     program_bytes: int
     auction_start: str
     price: int
+
+
+class LockIn(Schema):
+    #: chain-settled jobs: the address that locked the job's request on chain
+    chain_address: str = ""
 
 
 class LockOut(Schema):
@@ -211,6 +234,9 @@ def job_out(job: Job) -> dict:
         "rejections": job.rejections, "created": job.created.isoformat(),
         "events": [{"at": e.at.isoformat(), "from": e.from_state, "to": e.to_state, "note": e.note}
                    for e in job.events.all()],
+        "chain": services.chain_fields(job), "chain_state": services.chain_state(job),
+        "chain_txs": [{"what": t.what, "tx_hash": t.tx_hash, "sender": t.sender, "by_worker": t.by_worker,
+                       "gas_used": t.gas_used, "block": t.block, "ok": t.ok} for t in job.chain_txs.all()],
     }
 
 
@@ -218,7 +244,7 @@ def _dry_run_out(run: services.DryRun) -> dict:
     preview = run.journal[:4096]
     return {"cycles": run.cycles, "exit_code": run.exit_code,
             "journal_preview": preview.decode("utf-8", "replace"), "journal_preview_hex": preview.hex(),
-            **pricing.estimate(run.cycles)}
+            **pricing.estimate(run.cycles), "by_settlement": services.estimates(run.cycles)}
 
 
 # ---------------------------------------------------------------- accounts
@@ -287,7 +313,7 @@ def submit_job(request, image_id: str = Form(None), program: UploadedFile = File
                max_cycles: int = Form(limits.DEFAULT_MAX_CYCLES), price_min: Optional[int] = Form(None),
                price_max: Optional[int] = Form(None), ramp_seconds: int = Form(60),
                lock_timeout_seconds: int = Form(600), deadline_seconds: int = Form(3600),
-               stake: Optional[int] = Form(None), settlement: Literal["local"] = Form("local")):
+               stake: Optional[int] = Form(None), settlement: Literal["local", "onchain", "optimistic"] = Form("local")):
     """Post a job: name an uploaded program by ``image_id`` or upload it here. Its maximum
     price is escrowed from your balance (402 when it is too low)."""
     if program is not None:
@@ -367,9 +393,10 @@ def offers(request):
 
 @api.post("/jobs/{job_id}/lock", response={200: LockOut, 402: Error, 403: Error, 404: Error, 409: Error, 400: Error, 401: Error, 429: Error},
           tags=["operators"])
-def lock(request, job_id: str):
-    """Lock an open job at its current price, staking its stake from your collateral."""
-    attempt = services.lock_job(_operator(request), job_id)
+def lock(request, job_id: str, body: Optional[LockIn] = None):
+    """Lock an open job at its current price, staking its stake from your collateral. A job
+    settled on chain is locked on chain first (stake there); send the address that did."""
+    attempt = services.lock_job(_operator(request), job_id, body.chain_address if body else "")
     job = attempt.job
     return {"job_id": str(job.pk), "price": attempt.price, "stake": attempt.stake,
             "lock_expires_at": job.lock_expires_at.isoformat()}
@@ -396,10 +423,19 @@ def progress(request, job_id: str, body: ProgressIn):
 
 @api.post("/jobs/{job_id}/receipt", response={202: JobOut, 403: Error, 404: Error, 409: Error, 413: Error, 400: Error, 401: Error, 429: Error},
           tags=["operators"])
-def upload_receipt(request, job_id: str, receipt: UploadedFile = File(...)):
-    """Upload the receipt of a job you hold; it is verified before you are paid."""
+def upload_receipt(request, job_id: str, receipt: UploadedFile = File(...), transactions: str = Form("")):
+    """Upload the receipt of a job you hold; it is verified before you are paid. For a job
+    settled on chain, ``transactions`` is a JSON list of {"hash", "what"} of the transactions
+    you sent for it (recorded once read back from the chain)."""
+    import json
     data = _read(receipt, limits.MAX_RECEIPT_BYTES, "receipt")
-    services.submit_receipt(_operator(request), job_id, data)
+    try:
+        txs = json.loads(transactions) if transactions else []
+    except ValueError:
+        raise MarketError("transactions must be a JSON list of {hash, what}") from None
+    if not isinstance(txs, list):
+        raise MarketError("transactions must be a JSON list of {hash, what}")
+    services.submit_receipt(_operator(request), job_id, data, txs)
     return Status(202, job_out(services.get_job(job_id)))
 
 

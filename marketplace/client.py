@@ -120,7 +120,9 @@ class MarketClient:
     def offers(self) -> list[dict]:
         return self._request("GET", "/offers")
 
-    def lock(self, job_id: str) -> dict:
+    def lock(self, job_id: str, chain_address: str = "") -> dict:
+        if chain_address:
+            return self._request("POST", f"/jobs/{job_id}/lock", json={"chain_address": chain_address})
         return self._request("POST", f"/jobs/{job_id}/lock")
 
     def inputs(self, job_id: str) -> dict:
@@ -131,8 +133,11 @@ class MarketClient:
     def progress(self, job_id: str, stage: str, done: int, total: int) -> None:
         self._request("POST", f"/jobs/{job_id}/progress", json={"stage": stage, "done": done, "total": total})
 
-    def upload_receipt(self, job_id: str, receipt: bytes) -> dict:
-        return self._request("POST", f"/jobs/{job_id}/receipt", files={"receipt": ("receipt.zkm", receipt)})
+    def upload_receipt(self, job_id: str, receipt: bytes, transactions: list[dict] | None = None) -> dict:
+        import json
+        data = {"transactions": json.dumps(transactions)} if transactions else {}
+        return self._request("POST", f"/jobs/{job_id}/receipt", files={"receipt": ("receipt.zkm", receipt)},
+                             data=data)
 
     def verify(self, receipt: bytes, image_id: str | None = None) -> dict:
         data = {"image_id": image_id} if image_id else {}

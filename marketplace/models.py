@@ -19,7 +19,13 @@ from django.db.models import Q
 from marketplace.states import CHOICES as STATE_CHOICES
 from marketplace.states import JobState
 
-SETTLEMENT_MODES = [("local", "local (the marketplace's Python verifier)")]
+SETTLEMENT_MODES = [
+    ("local", "local (the marketplace's Python verifier)"),
+    ("onchain", "on-chain (the receipt verified by the verifier contract, then paid by the market contract)"),
+    ("optimistic", "optimistic (the journal posted on chain with a bond; paid after an unchallenged window)"),
+]
+#: Modes in which the market contract, not the database ledger, decides the payout.
+CHAIN_MODES = frozenset({"onchain", "optimistic"})
 
 
 class Operator(models.Model):
@@ -137,6 +143,11 @@ class Attempt(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     verify_seconds = models.FloatField(null=True, blank=True)
     reason = models.CharField(max_length=300, blank=True)
+    # chain modes: the operator's address that holds the lock on chain, and the transactions
+    # its worker says it sent (hashes only; the marketplace reads each one from the chain)
+    chain_address = models.CharField(max_length=42, blank=True)
+    reported_txs = models.JSONField(default=list, blank=True)
+    challenged = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-locked_at"]
@@ -159,6 +170,23 @@ class JobEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+
+class ChainTx(models.Model):
+    """A transaction of a chain-settled job, as the chain reports it (gas, status, block)."""
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="chain_txs")
+    attempt = models.ForeignKey(Attempt, null=True, blank=True, on_delete=models.SET_NULL, related_name="chain_txs")
+    what = models.CharField(max_length=80)
+    tx_hash = models.CharField(max_length=66, unique=True)
+    sender = models.CharField(max_length=42)
+    by_worker = models.BooleanField(default=False)
+    gas_used = models.PositiveBigIntegerField()
+    block = models.PositiveBigIntegerField()
+    ok = models.BooleanField(default=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["block", "id"]
 
 
 class Account(models.Model):

@@ -24,7 +24,7 @@ from django.utils import timezone
 import vm
 from marketplace import ledger, limits, pricing
 from marketplace.errors import Conflict, Forbidden, MarketError, NotFound, PaymentRequired, TooLarge
-from marketplace.models import Attempt, Job, JobEvent, Operator, Program, Transfer
+from marketplace.models import CHAIN_MODES, Attempt, Job, JobEvent, Operator, Program, Transfer
 from marketplace.states import HELD, JobState, check_transition
 from prover.keccak import keccak256
 
@@ -158,8 +158,23 @@ def _check_request(req: JobRequest) -> None:
                           "seconds away")
     if not 0 <= req.ramp_seconds <= req.deadline_seconds:
         raise MarketError("the auction ramp must end before the deadline")
-    if req.settlement != "local":
-        raise MarketError(f"settlement mode {req.settlement!r} is not offered (choose: local)")
+    offered = settlement_modes()
+    if req.settlement not in offered:
+        raise MarketError(f"settlement mode {req.settlement!r} is not offered (choose: {', '.join(offered)})")
+
+
+def settlement_modes() -> list[str]:
+    """The modes offered now: local always, the chain modes when a chain is configured."""
+    from marketplace import onchain
+    return ["local", *sorted(CHAIN_MODES)] if onchain.enabled() else ["local"]
+
+
+def estimates(cycles: int) -> dict[str, dict[str, int]]:
+    """The suggested price range of a run in each offered settlement mode (the difference is
+    the gas a worker pays to settle on chain)."""
+    from settlement import WEI_PER_CREDIT
+    return {mode: pricing.estimate(cycles, mode, gas_price_gwei=settings.GAS_PRICE_GWEI,
+                                   wei_per_credit=WEI_PER_CREDIT) for mode in settlement_modes()}
 
 
 def submit_job(client, program: Program, req: JobRequest) -> Job:
@@ -167,7 +182,7 @@ def submit_job(client, program: Program, req: JobRequest) -> Job:
     submitted); its offer is published once the transaction commits."""
     _check_request(req)
     run = dry_run(program, req.public_input, req.private_input or b"", req.max_cycles)
-    estimate = pricing.estimate(run.cycles)
+    estimate = estimates(run.cycles)[req.settlement]
     price_min = estimate["price_min"] if req.price_min is None else req.price_min
     price_max = max(estimate["price_max"], price_min) if req.price_max is None else req.price_max
     if not 0 < price_min <= price_max <= 10**12:
@@ -240,8 +255,31 @@ def offer_of(job: Job) -> dict:
         "expected_cycles": job.expected_cycles, "price_min": job.price_min, "price_max": job.price_max,
         "auction_start": job.auction_start.isoformat(), "ramp_seconds": job.ramp_seconds, "stake": job.stake,
         "lock_timeout_seconds": job.lock_timeout_seconds, "deadline": job.deadline.isoformat(),
-        "settlement": job.settlement, "state": job.state,
+        "settlement": job.settlement, "state": job.state, "chain": chain_fields(job),
     }
+
+
+def chain_fields(job: Job) -> dict | None:
+    """The chain a chain-settled job is on: contracts, preset, rate, the request id."""
+    if job.settlement not in CHAIN_MODES:
+        return None
+    from marketplace import onchain
+    try:
+        return onchain.offer_fields(job)
+    except onchain.ChainUnavailable:
+        return None
+
+
+def chain_state(job: Job) -> str | None:
+    """The state of a chain-settled job's request on chain (None for a local job; "unknown"
+    when the chain does not answer)."""
+    if job.settlement not in CHAIN_MODES:
+        return None
+    from marketplace import onchain
+    try:
+        return onchain.request_view(job).state
+    except Exception:                           # noqa: BLE001 - shown, never relied on
+        return "unknown"
 
 
 def publish_offer(job_id) -> bool:
@@ -250,6 +288,8 @@ def publish_offer(job_id) -> bool:
     does not answer leaves it open but unannounced, and republish_offers tries again (workers
     polling the API see it meanwhile)."""
     from marketplace import offers
+    if not _posted_on_chain(job_id):
+        return False
     with transaction.atomic():
         job = _find_job(Job.objects.select_for_update().select_related("program"), job_id)
         if job.state == S.SUBMITTED.value:
@@ -263,6 +303,21 @@ def publish_offer(job_id) -> bool:
         log.warning("offer of job %s not published (%s); will retry", job_id, e)
         return False
     Job.objects.filter(pk=job_id).update(offer_published_at=timezone.now())
+    return True
+
+
+def _posted_on_chain(job_id) -> bool:
+    """A chain-settled job is offered only once its request is on chain (posted here, before
+    it opens); False when the chain does not answer (the sweep tries again)."""
+    job = Job.objects.select_related("program").filter(pk=job_id).first()
+    if job is None or job.settlement not in CHAIN_MODES or job.state != S.SUBMITTED.value:
+        return True
+    from marketplace import onchain
+    try:
+        onchain.post(job)
+    except Exception as e:                      # noqa: BLE001 - chain down or reverted: retried
+        log.warning("job %s not posted on chain (%s); will retry", job_id, e)
+        return False
     return True
 
 
@@ -286,8 +341,11 @@ def open_offers() -> list[dict]:
 
 # ---------------------------------------------------------------- the worker's side
 
-def lock_job(operator: Operator, job_id) -> Attempt:
-    """Lock an open job for ``operator`` at the current price, against its stake."""
+def lock_job(operator: Operator, job_id, chain_address: str = "") -> Attempt:
+    """Lock an open job for ``operator`` at the current price, against its stake. A
+    chain-settled job must be locked on chain first, by ``chain_address``: the chain's lock
+    (its price, stake and expiry) is what the marketplace records."""
+    chain_lock = _chain_lock(job_id, chain_address)
     with transaction.atomic():
         job = _locked_job(job_id)
         now = timezone.now()
@@ -295,17 +353,39 @@ def lock_job(operator: Operator, job_id) -> Attempt:
             raise Conflict(f"job {job.pk} is {job.state}, not open")
         if now >= job.deadline:
             raise Conflict(f"job {job.pk} is past its deadline")
-        price = current_price(job, now)
-        try:
-            ledger.transfer(ledger.operator_account(operator), ledger.stake_account(job), job.stake,
-                            Transfer.LOCK_STAKE, job=job, memo=f"stake of {operator.name}")
-        except ledger.InsufficientFunds as e:
-            raise PaymentRequired(f"cannot stake {job.stake:,} credits: {e}") from None
-        attempt = Attempt.objects.create(job=job, operator=operator, price=price, stake=job.stake)
-        job.operator, job.lock_price = operator, price
-        job.lock_expires_at = min(now + timedelta(seconds=job.lock_timeout_seconds), job.deadline)
-        _move(job, S.LOCKED, f"locked by {operator.name} at {price:,} credits")
+        if chain_lock is not None:
+            price, stake, expires = chain_lock.price, chain_lock.stake, chain_lock.expires
+            where = f" on chain as {chain_address}"
+        else:
+            price, stake = current_price(job, now), job.stake
+            expires = min(now + timedelta(seconds=job.lock_timeout_seconds), job.deadline)
+            where = ""
+            try:
+                ledger.transfer(ledger.operator_account(operator), ledger.stake_account(job), job.stake,
+                                Transfer.LOCK_STAKE, job=job, memo=f"stake of {operator.name}")
+            except ledger.InsufficientFunds as e:
+                raise PaymentRequired(f"cannot stake {job.stake:,} credits: {e}") from None
+        attempt = Attempt.objects.create(job=job, operator=operator, price=price, stake=stake,
+                                         chain_address=chain_address if chain_lock else "")
+        job.operator, job.lock_price, job.lock_expires_at = operator, price, expires
+        _move(job, S.LOCKED, f"locked by {operator.name}{where} at {price:,} credits")
         return attempt
+
+
+def _chain_lock(job_id, chain_address: str):
+    """The on-chain lock a chain-settled job needs (None for a local job)."""
+    job = _find_job(Job.objects.all(), job_id)
+    if job.settlement not in CHAIN_MODES:
+        return None
+    from marketplace import onchain
+    if not chain_address:
+        raise MarketError(f"job {job.pk} settles {job.settlement}: lock it on chain, then send chain_address")
+    try:
+        return onchain.check_lock(job, chain_address)
+    except ValueError as e:
+        raise Conflict(str(e)) from None
+    except onchain.ChainUnavailable as e:
+        raise Conflict(str(e)) from None
 
 
 def _held_attempt(job: Job, operator: Operator) -> Attempt:
@@ -352,13 +432,17 @@ def report_progress(operator: Operator, job_id, stage: str, done: int, total: in
         attempt.save(update_fields=["stage", "done", "total"])
 
 
-def submit_receipt(operator: Operator, job_id, receipt: bytes) -> Attempt:
-    """Take the lock holder's receipt (proving -> verifying); settlement verifies it later."""
+def submit_receipt(operator: Operator, job_id, receipt: bytes, transactions: list | None = None) -> Attempt:
+    """Take the lock holder's receipt (proving -> verifying); settlement verifies it later.
+    ``transactions`` are the hashes (with what each did) of the chain transactions the worker
+    sent for a chain-settled job: recorded once read back from the chain, never believed."""
     if len(receipt) > limits.MAX_RECEIPT_BYTES:
         raise TooLarge(f"the receipt is {len(receipt):,} bytes; the limit is {limits.MAX_RECEIPT_BYTES:,}")
     with transaction.atomic():
         job = _locked_job(job_id)
         attempt = _held_attempt(job, operator)
+        attempt.reported_txs = [{"hash": str(t.get("hash", ""))[:66], "what": str(t.get("what", ""))[:80]}
+                                for t in (transactions or [])[:200] if isinstance(t, dict)]
         attempt.receipt, attempt.receipt_size = receipt, len(receipt)
         attempt.state, attempt.submitted_at = Attempt.SUBMITTED, timezone.now()
         attempt.save()
@@ -385,6 +469,8 @@ def settle(attempt_id: int) -> str:
     attempt = Attempt.objects.select_related("job", "job__program").filter(pk=attempt_id).first()
     if attempt is None or attempt.state != Attempt.SUBMITTED:
         return attempt.state if attempt else "missing"
+    if attempt.job.settlement in CHAIN_MODES:
+        return settle_on_chain(attempt)
     job = attempt.job
     terms = JobTerms(bytes.fromhex(job.program.image_id), bytes.fromhex(job.input_digest), job.max_cycles)
     verdict, reason = None, ""
@@ -403,6 +489,65 @@ def settle(attempt_id: int) -> str:
         else:
             _reject(job, attempt, reason)
         return attempt.state
+
+
+def settle_on_chain(attempt: Attempt) -> str:
+    """Mirror what the chain decided about a chain-settled attempt (live or submitted): paid,
+    failed (its stake slashed there) or not yet. Returns the attempt's state."""
+    from marketplace import onchain
+    try:
+        result = onchain.outcome(attempt)
+    except Exception as e:                      # noqa: BLE001 - chain down or a race: next sweep
+        log.warning("chain state of attempt %s not read (%s)", attempt.pk, e)
+        return attempt.state
+    with transaction.atomic():
+        job = _locked_job(attempt.job_id)
+        attempt = Attempt.objects.select_for_update().get(pk=attempt.pk)
+        if attempt.state not in (Attempt.ACTIVE, Attempt.SUBMITTED):
+            return attempt.state
+        if result.pending:
+            if attempt.state == Attempt.SUBMITTED and not job.events.filter(note=result.pending[:300]).exists():
+                JobEvent.objects.create(job=job, from_state=job.state, to_state=job.state, note=result.pending[:300])
+            return attempt.state
+        if result.claim is not None and result.claim.journal is None and attempt.state == Attempt.ACTIVE \
+                and timezone.now() < job.deadline:
+            return attempt.state              # paid on chain: wait for the receipt and its journal
+        attempt.finished_at = timezone.now()
+        if result.claim is not None:
+            _pay_on_chain(job, attempt, result.claim)
+        else:
+            attempt.state = Attempt.REJECTED if attempt.state == Attempt.SUBMITTED else Attempt.EXPIRED
+            attempt.reason = result.reason[:300]
+            attempt.save()
+            _mirror_chain_slash(job, attempt, result.slashed_stake)
+            job.rejections += attempt.state == Attempt.REJECTED
+            _release(job, f"{attempt.operator.name}: {result.reason}")
+        return attempt.state
+
+
+def _pay_on_chain(job: Job, attempt: Attempt, claim) -> None:
+    """The market contract paid the prover (in wei): the client's escrowed credits for the
+    lock price leave the ledger, the rest goes back to the client."""
+    escrow = ledger.escrow_account(job)
+    ledger.transfer(escrow, ledger.external(), attempt.price, Transfer.PAYOUT, job=job,
+                    memo=f"paid on chain to {attempt.chain_address}"[:200])
+    ledger.drain(escrow, ledger.client_account(job.client), Transfer.REFUND, job=job,
+                 memo="the auction price was below the maximum")
+    attempt.state = Attempt.ACCEPTED
+    attempt.save()
+    job.journal, job.exit_code, job.cycles = claim.journal, claim.exit_code, claim.cycles
+    how = "verified on chain" if job.settlement == "onchain" else "unchallenged or proven on chain"
+    _move(job, S.PAID, f"claim {claim.digest.hex()[:16]}… {how}; {attempt.operator.name} paid "
+                       f"{attempt.price:,} credits on chain")
+
+
+def _mirror_chain_slash(job: Job, attempt: Attempt, stake: int) -> None:
+    """Half of a stake slashed on chain went to the marketplace as the request's client: credit
+    it to the client (the other half stays on chain as the next prover's bounty)."""
+    half = stake // 2
+    if half:
+        ledger.transfer(ledger.external(), ledger.client_account(job.client), half, Transfer.SLASH, job=job,
+                        memo=f"half of {attempt.operator.name}'s stake, slashed on chain"[:200])
 
 
 def _pay(job: Job, attempt: Attempt, verdict) -> None:
@@ -468,7 +613,7 @@ def expire_locks(now=None) -> int:
     now = now or timezone.now()
     count = 0
     for job_id in Job.objects.filter(state__in=[S.LOCKED.value, S.PROVING.value], lock_expires_at__lte=now) \
-            .values_list("pk", flat=True):
+            .exclude(settlement__in=CHAIN_MODES).values_list("pk", flat=True):
         with transaction.atomic():
             job = _locked_job(job_id)
             if job.state not in (S.LOCKED.value, S.PROVING.value) or job.lock_expires_at > now:
@@ -498,6 +643,8 @@ def expire_deadlines(now=None) -> int:
                 _move(job, S.EXPIRED, "deadline passed with no receipt")
                 count += 1
     for job_id in Job.objects.filter(state=S.EXPIRED.value).values_list("pk", flat=True):
+        if not _refunded_on_chain(job_id):
+            continue
         with transaction.atomic():
             job = _locked_job(job_id)
             if job.state == S.EXPIRED.value:
@@ -506,10 +653,37 @@ def expire_deadlines(now=None) -> int:
     return count
 
 
+def _refunded_on_chain(job_id) -> bool:
+    """A chain-settled job is refunded off chain only once the chain refunded its escrow."""
+    job = Job.objects.select_related("program").get(pk=job_id)
+    if job.settlement not in CHAIN_MODES:
+        return True
+    from marketplace import onchain
+    try:
+        return onchain.refund(job)
+    except Exception as e:                      # noqa: BLE001 - chain down: next sweep
+        log.warning("job %s not refunded on chain yet (%s)", job_id, e)
+        return False
+
+
+def settle_chain_jobs() -> int:
+    """Read the chain for every live attempt of a chain-settled job (expired locks, posted,
+    challenged and fulfilled claims move along there and are mirrored here)."""
+    ids = list(Attempt.objects.filter(state__in=[Attempt.ACTIVE, Attempt.SUBMITTED],
+                                      job__settlement__in=CHAIN_MODES).values_list("pk", flat=True))
+    moved = 0
+    for attempt_id in ids:
+        attempt = Attempt.objects.select_related("job", "job__program", "operator").get(pk=attempt_id)
+        before = attempt.state
+        moved += settle_on_chain(attempt) != before
+    return moved
+
+
 def settle_pending() -> int:
     """Settle submitted receipts whose task was lost (broker down when they arrived)."""
     stale = timezone.now() - timedelta(seconds=SETTLEMENT_GRACE_SECONDS)
-    ids = list(Attempt.objects.filter(state=Attempt.SUBMITTED, submitted_at__lt=stale).values_list("pk", flat=True))
+    ids = list(Attempt.objects.filter(state=Attempt.SUBMITTED, submitted_at__lt=stale)
+               .exclude(job__settlement__in=CHAIN_MODES).values_list("pk", flat=True))
     for attempt_id in ids:
         settle(attempt_id)
     return len(ids)
@@ -518,7 +692,8 @@ def settle_pending() -> int:
 def sweep() -> dict[str, int]:
     """One pass of the periodic task (celery beat): expiries, refunds, offers, lost settlements."""
     return {"locks_expired": expire_locks(), "jobs_expired": expire_deadlines(),
-            "offers_published": republish_offers(), "settled": settle_pending()}
+            "offers_published": republish_offers(), "settled": settle_pending(),
+            "chain_settled": settle_chain_jobs() if CHAIN_MODES & set(settlement_modes()) else 0}
 
 
 __all__ = ["register", "faucet", "upload_program", "dry_run", "submit_job", "lock_job", "fetch_inputs",

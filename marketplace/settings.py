@@ -9,6 +9,11 @@
     ZKMIPS_FAUCET             credits a new account may draw from the faucet (0: no faucet)
     ZKMIPS_ALLOW_INSECURE_RECEIPTS  1 accepts receipts at the insecure test preset (tests only)
     ZKMIPS_API_RATE           API requests per minute per token or address (default 600)
+    ZKMIPS_CHAIN_URL          JSON-RPC node of the chain modes (onchain, optimistic); unset: local only
+    ZKMIPS_CHAIN_ACCOUNT      the marketplace's address on that node (default: its first account)
+    ZKMIPS_CHALLENGE_WINDOW   seconds an optimistic claim may be challenged (default 3600)
+    ZKMIPS_RESPONSE_WINDOW    seconds a challenged prover has to verify on chain (default 3600)
+    ZKMIPS_GAS_PRICE_GWEI     gas price the price estimate assumes for the chain modes (default 1)
 """
 
 from __future__ import annotations
@@ -124,6 +129,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 40 << 20
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 BROKER_URL = os.environ.get("ZKMIPS_BROKER_URL") or "amqp://guest:guest@127.0.0.1:5672//"
+CHAIN_URL = os.environ.get("ZKMIPS_CHAIN_URL", "")
+CHAIN_ACCOUNT = os.environ.get("ZKMIPS_CHAIN_ACCOUNT", "")
+CHALLENGE_WINDOW_SECONDS = int(os.environ.get("ZKMIPS_CHALLENGE_WINDOW", "3600"))
+RESPONSE_WINDOW_SECONDS = int(os.environ.get("ZKMIPS_RESPONSE_WINDOW", "3600"))
+GAS_PRICE_GWEI = float(os.environ.get("ZKMIPS_GAS_PRICE_GWEI", "1"))
 FAUCET_CREDITS = int(os.environ.get("ZKMIPS_FAUCET", "0") or 0)
 ALLOW_INSECURE_RECEIPTS = os.environ.get("ZKMIPS_ALLOW_INSECURE_RECEIPTS", "") == "1"
 API_RATE_PER_MINUTE = int(os.environ.get("ZKMIPS_API_RATE", "600") or 600)

@@ -74,6 +74,7 @@ class MarketWorker:
     distributed_broker: str | None = None   # prove segments on this broker's segment workers
     on_event: Callable[[str], None] = lambda message: log.info("%s", message)
     show_progress: bool = False
+    chain: Any = None                        # a worker.chain_prover.ChainProver: takes chain-settled jobs
 
     def __post_init__(self) -> None:
         self.account = self.client.account()
@@ -98,6 +99,10 @@ class MarketWorker:
             return "private input too large"
         if offer["price_max"] < self.policy.min_price:
             return f"pays at most {offer['price_max']:,}, below our {self.policy.min_price:,}"
+        if offer.get("settlement", "local") != "local":
+            if self.chain is None:
+                return f"settled {offer['settlement']} and this worker has no chain account (--chain)"
+            return self.chain.why_not(offer)
         if collateral is not None and offer["stake"] > collateral:
             return f"stake {offer['stake']:,} exceeds our free collateral {collateral:,}"
         return None
@@ -133,34 +138,49 @@ class MarketWorker:
                 self._runner = LocalRunner(self.prove_processes)
         return self._runner
 
-    def work_one(self, job_id: str) -> JobOutcome:
-        """Lock, prove and upload one job; the outcome says how far it got."""
+    def work_one(self, job_id: str, offer: dict | None = None) -> JobOutcome:
+        """Lock, prove and upload one job; the outcome says how far it got. A chain-settled job
+        (``offer`` says so) is locked and settled on chain too."""
         start = time.monotonic()
+        on_chain = offer is not None and offer.get("settlement", "local") != "local"
+        txs = None
         try:
-            lock = self.client.lock(job_id)
-        except ApiError as e:        # another worker was first (409), or our collateral ran short
+            if on_chain:
+                from worker.chain_prover import ChainTxs
+                txs = ChainTxs()
+                self.chain.lock(offer, txs)
+            lock = self.client.lock(job_id, self.chain.address if on_chain else "")
+        except Exception as e:       # another worker was first (409 or a refused chain lock), or short of funds
             self._skip_until[job_id] = time.monotonic() + LOST_RACE_PAUSE
-            return JobOutcome(job_id, "not locked", time.monotonic() - start, str(e))
+            return JobOutcome(job_id, "not locked", time.monotonic() - start, str(e).splitlines()[0])
         self._skip_until[job_id] = time.monotonic() + OWN_ATTEMPT_PAUSE
         self.on_event(f"locked job {job_id} at {lock['price']:,} credits (stake {lock['stake']:,}, "
                       f"lock until {lock['lock_expires_at']})")
         try:
-            receipt = self._prove(job_id)
-            view = self.client.upload_receipt(job_id, receipt)
+            receipt = self._prove(job_id, offer["chain"]["preset"] if on_chain else None)
+            detail = f"receipt of {len(receipt):,} bytes uploaded"
+            if on_chain:
+                try:
+                    self.chain.settle(offer, receipt, txs)
+                    detail += f"; settled {offer['settlement']} in {len(txs.items)} transactions"
+                except Exception as e:  # noqa: BLE001 - refused on chain: upload anyway, the chain decides
+                    detail += f"; the chain refused it: {str(e).splitlines()[0][:200]}"
+            view = self.client.upload_receipt(job_id, receipt, txs.items if txs else None)
         except ApiError as e:
             outcome = JobOutcome(job_id, "abandoned", time.monotonic() - start, str(e))
         except Exception as e:        # the prover failed: say so; the lock will expire
             outcome = JobOutcome(job_id, "prover failed", time.monotonic() - start,
                                  str(e).splitlines()[0] if str(e) else type(e).__name__)
         else:
-            outcome = JobOutcome(job_id, view["state"], time.monotonic() - start,
-                                 f"receipt of {len(receipt):,} bytes uploaded")
+            outcome = JobOutcome(job_id, view["state"], time.monotonic() - start, detail)
         self.on_event(f"job {job_id}: {outcome.state} after {outcome.seconds:.1f} s ({outcome.detail})")
         self.outcomes.append(outcome)
         return outcome
 
-    def _prove(self, job_id: str) -> bytes:
+    def _prove(self, job_id: str, preset: str | None = None) -> bytes:
+        """Prove the job at the default preset, or at ``preset`` (the one the chain's verifier takes)."""
         from prover.security import DEFAULT
+        from prover.zkmips.receipt import params_of
         from prover.zkmips.segment_receipt import prove_segmented
         inputs = self.client.inputs(job_id)
         last = [0.0]
@@ -183,7 +203,8 @@ class MarketWorker:
                     log.warning("progress of job %s not reported: %s", job_id, e)
 
         try:
-            receipt = prove_segmented(inputs["program"], inputs["input"], inputs["private_input"], params=DEFAULT,
+            receipt = prove_segmented(inputs["program"], inputs["input"], inputs["private_input"],
+                                      params=params_of(preset, allow_insecure=False) if preset else DEFAULT,
                                       max_cycles=inputs["max_cycles"], runner=self._get_runner(), progress=progress)
         finally:
             if bar is not None:
@@ -232,6 +253,7 @@ class MarketWorker:
                             log.warning("offers not fetched: %s", e)
                         last_poll = time.monotonic()
                 offers += list(self._waiting.values())
+                self.answer_challenges()
                 try:
                     best = self._candidate({o["job_id"]: o for o in offers}.values()) if offers else None
                 except ApiError as e:
@@ -243,13 +265,23 @@ class MarketWorker:
                         stop.wait(0.2)
                     continue
                 self._waiting.pop(best["job_id"], None)
-                outcome = self.work_one(best["job_id"])
+                outcome = self.work_one(best["job_id"], best)
                 if outcome.state != "not locked":
                     done += 1
         finally:
             if conn is not None:
                 conn.release()
             self.close()
+
+    def answer_challenges(self) -> None:
+        """Defend our challenged optimistic claims with on-chain proofs."""
+        if self.chain is None or not self.chain.pending:
+            return
+        try:
+            for job_id, txs in self.chain.answer_challenges():
+                self.on_event(f"job {job_id}: challenge answered on chain in {len(txs.items)} transactions")
+        except Exception as e:        # noqa: BLE001 - the node is down: try again next round
+            log.warning("challenges not answered yet: %s", e)
 
     def close(self) -> None:
         if self._runner is not None:

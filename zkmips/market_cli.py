@@ -55,7 +55,7 @@ def cmd_job_submit(args: argparse.Namespace) -> int:
     job = _api(lambda: client.submit_job(
         elf, os.path.basename(args.program), public, private, max_cycles=args.max_cycles, price_min=args.price_min,
         price_max=args.price_max, ramp_seconds=args.ramp, lock_timeout_seconds=args.lock_timeout,
-        deadline_seconds=args.deadline, stake=args.stake))
+        deadline_seconds=args.deadline, stake=args.stake, settlement=args.settlement))
     if not args.wait:
         print(json.dumps(job) if args.json else f"{_summary(job)} (price {job['price_min']:,}-{job['price_max']:,} "
                                                  f"credits, {job['expected_cycles']:,} cycles)")
@@ -136,8 +136,14 @@ def cmd_worker_start(args: argparse.Namespace) -> int:
     broker = None if args.no_broker else (args.broker or os.environ.get("ZKMIPS_OFFER_BROKER_URL")
                                           or os.environ.get("ZKMIPS_BROKER_URL")
                                           or "amqp://guest:guest@127.0.0.1:5672//")
+    chain_url = args.chain or os.environ.get("ZKMIPS_WORKER_CHAIN_URL")
+    chain_prover = None
+    if chain_url:
+        from worker.chain_prover import ChainProver
+        chain_prover = ChainProver(chain_url, args.chain_account or os.environ.get("ZKMIPS_WORKER_CHAIN_ACCOUNT"))
     worker = _api(lambda: MarketWorker(client, broker, Policy(min_price=args.min_price, max_cycles=args.max_cycles),
                                        prove_processes=args.workers, distributed_broker=args.distributed_broker,
+                                       chain=chain_prover,
                                        show_progress=not args.quiet,
                                        on_event=lambda m: print(f"zkmips worker: {m}", file=sys.stderr, flush=True)))
     print(f"zkmips worker: operator {worker.operator} on {client.url}; offers from "
@@ -167,6 +173,10 @@ def add_job_parser(sub) -> None:
     p.add_argument("--lock-timeout", type=int, metavar="S", help="seconds a worker may hold the job")
     p.add_argument("--deadline", type=int, metavar="S", help="seconds until the job expires and is refunded")
     p.add_argument("--stake", type=int, metavar="CREDITS", help="collateral a worker must lock (default: price max)")
+    p.add_argument("--settlement", choices=("local", "onchain", "optimistic"), default="local",
+                   help="who verifies before the worker is paid: the marketplace (local), the verifier contract "
+                        "(onchain: costly, final at once) or nobody unless challenged (optimistic: cheap, final "
+                        "after the challenge window)")
     p.add_argument("--wait", action="store_true", help="wait until it is paid, then print the journal")
     p.add_argument("--timeout", type=float, default=3600.0, metavar="S", help="how long --wait waits")
     p.add_argument("-o", "--receipt-out", metavar="FILE", help="with --wait: save the verified receipt here")
@@ -201,6 +211,10 @@ def add_worker_start_parser(worker_sub) -> None:
     p.add_argument("--distributed-broker", metavar="URL",
                    help="prove segments on `zkmips worker prove-segments` processes of this broker")
     p.add_argument("--jobs", type=int, metavar="N", help="stop after N jobs (default: run until stopped)")
+    p.add_argument("--chain", metavar="URL", help="JSON-RPC node to take jobs settled on chain (onchain, "
+                                                  "optimistic); default $ZKMIPS_WORKER_CHAIN_URL; none: local only")
+    p.add_argument("--chain-account", metavar="ADDRESS", help="our address on that node (default: its second "
+                                                              "account; the first is the marketplace's on a dev node)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("--loglevel", default="WARNING", type=str.upper,
                    choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))

@@ -2,8 +2,7 @@
 on py-evm) and on anvil (npm ``@foundry-rs/anvil``, a process). Each is started once per test
 session (i.e. per xdist worker) and rolled back to a snapshot after each test.
 
-Without anvil (``make node`` installs it) the anvil cases are skipped, except under CI
-(``CI=true``), where they fail: CI must test the JSON-RPC path it claims to test.
+anvil's fixture (``anvil_url``) is in tests/conftest.py: the marketplace's chain tests share it.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from settlement.chain import anvil_path, connect, connect_embedded, revert, snapshot, start_anvil, stop_anvil
+from settlement.chain import connect, connect_embedded, revert, snapshot
 
 
 @pytest.fixture(autouse=True)
@@ -21,21 +20,6 @@ def _chain_env(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("ZKMIPS_VYPER_CACHE", os.environ.get(
         "ZKMIPS_VYPER_CACHE", str(tmp_path_factory.getbasetemp() / "vyper-cache")))
     monkeypatch.delenv("ZKMIPS_CHAIN_RPC_URL", raising=False)
-
-
-@pytest.fixture(scope="session")
-def anvil_url():
-    """The URL of this session's anvil."""
-    path = anvil_path()
-    if not path.exists():
-        reason = f"anvil is not installed ({path} is missing; `make node` installs it from npm)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason + "; CI=true, so the anvil tests fail instead of skipping",
-                        pytrace=False)
-        pytest.skip(reason)
-    process, url = start_anvil()
-    yield url
-    stop_anvil(process)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,233 @@
+"""Chain-settled jobs (``onchain``, ``optimistic``) through marketplace.services, on anvil, with
+real receipts at the chain's preset and the operator's side played by worker.chain_prover."""
+
+from __future__ import annotations
+
+import pytest
+
+from marketplace import ledger, onchain, services
+from marketplace.errors import Conflict, MarketError
+from marketplace.models import Attempt, ChainTx, Job, Transfer
+from settlement import chain
+from settlement.deployment import load_or_deploy
+from tests.conftest import chain_receipt
+from tests.marketplace.conftest import HELLO_INPUT
+from worker.chain_prover import ChainProver, ChainTxs
+
+WINDOW = 600
+
+
+@pytest.fixture(scope="session")
+def chain_var(anvil_url, tmp_path_factory):
+    """The marketplace's var/ for this session, with the contracts deployed once (the tests
+    run between snapshots of that state)."""
+    import os
+    os.environ.setdefault("ZKMIPS_VYPER_CACHE", str(tmp_path_factory.getbasetemp() / "vyper-cache"))
+    var = tmp_path_factory.mktemp("chain-var")
+    w3 = chain.connect(anvil_url)
+    load_or_deploy(w3, var / f"chain-{w3.eth.chain_id}.json", sender=w3.eth.accounts[0],
+                   challenge_window=WINDOW, response_window=WINDOW)
+    return var
+
+
+@pytest.fixture
+def on_chain(market, settings, anvil_url, chain_var):
+    settings.CHAIN_URL = anvil_url
+    settings.VAR_DIR = chain_var
+    settings.CHALLENGE_WINDOW_SECONDS = settings.RESPONSE_WINDOW_SECONDS = WINDOW
+    onchain.reset()
+    w3 = chain.connect(anvil_url)
+    snap = chain.snapshot(w3)
+    yield market
+    chain.revert(w3, snap)
+    onchain.reset()
+
+
+@pytest.fixture(scope="session")
+def receipt(tmp_path_factory) -> bytes:
+    return chain_receipt(tmp_path_factory.getbasetemp().parent / "chain-receipts", "hello", HELLO_INPUT)
+
+
+@pytest.fixture
+def prover(anvil_url) -> ChainProver:
+    return ChainProver(anvil_url)
+
+
+def _job(market, program, mode: str) -> Job:
+    req = services.JobRequest(public_input=HELLO_INPUT, price_min=100, price_max=1000, ramp_seconds=0,
+                              deadline_seconds=30 * 86400, lock_timeout_seconds=3600, settlement=mode)
+    job = services.submit_job(market.client, program, req)
+    assert services.publish_offer(job.pk)
+    job.refresh_from_db()
+    assert job.state == "open" and services.chain_state(job) == "open"
+    return job
+
+
+def _lock(market, job: Job, prover: ChainProver) -> tuple[dict, Attempt, ChainTxs]:
+    offer = services.offer_of(job)
+    txs = ChainTxs()
+    prover.lock(offer, txs)
+    attempt = services.lock_job(market.operator, job.pk, prover.address)
+    services.fetch_inputs(market.operator, job.pk)
+    return offer, attempt, txs
+
+
+def _advance(anvil_url, seconds: int) -> None:
+    """Mine a block ``seconds`` after now (the chain's clock may lag the wall clock, which
+    the marketplace's deadlines follow)."""
+    import time
+    w3 = chain.connect(anvil_url)
+    lag = max(0, int(time.time()) - w3.eth.get_block("latest")["timestamp"])
+    chain.advance_time(w3, lag + seconds)
+
+
+def test_chain_modes_are_offered_only_with_a_chain(market, program, settings):
+    settings.CHAIN_URL = ""
+    onchain.reset()
+    assert services.settlement_modes() == ["local"]
+    with pytest.raises(MarketError, match="settlement mode 'onchain' is not offered"):
+        services.submit_job(market.client, program, services.JobRequest(public_input=HELLO_INPUT,
+                                                                         settlement="onchain"))
+
+
+def test_the_estimate_shows_what_each_mode_costs(on_chain):
+    prices = services.estimates(66_000)
+    assert set(prices) == {"local", "onchain", "optimistic"}
+    assert prices["local"]["price_max"] < prices["optimistic"]["price_max"] < prices["onchain"]["price_max"]
+
+
+def test_onchain_job_is_paid_only_after_the_verifier_contract_accepts(on_chain, program, receipt, prover):
+    market = on_chain
+    job = _job(market, program, "onchain")
+    with pytest.raises(MarketError, match="lock it on chain"):
+        services.lock_job(market.operator, job.pk)
+    with pytest.raises(Conflict, match="is open on chain"):
+        services.lock_job(market.operator, job.pk, prover.address)
+    offer, attempt, txs = _lock(market, job, prover)
+    assert attempt.price == 1000 and attempt.chain_address == prover.address
+    assert services.settle_chain_jobs() == 0                       # locked, not settled yet: nothing moves
+    prover.settle(offer, receipt, txs)
+    services.submit_receipt(market.operator, job.pk, receipt, txs.items)
+    assert services.settle(attempt.pk) == Attempt.ACCEPTED
+    job.refresh_from_db()
+    assert job.state == "paid" and bytes(job.journal).startswith(b"Hello") and job.cycles > 0
+    assert services.chain_state(job) == "fulfilled"
+    whats = list(ChainTx.objects.filter(job=job).values_list("what", flat=True))
+    assert "post request" in whats and "lock" in whats and whats[-1] == "fulfill"
+    assert any(w.startswith("verify: segment 1: begin") for w in whats)
+    assert all(t.ok and t.gas_used > 21_000 for t in ChainTx.objects.filter(job=job))
+    # the client paid the lock price, on chain; the ledger still balances
+    assert ledger.balance(ledger.client_account(market.client)) == 1_000_000 - 1000
+    assert Transfer.objects.get(job=job, kind=Transfer.PAYOUT).memo == f"paid on chain to {prover.address}"
+    assert ledger.audit() == []
+    assert services.settle(attempt.pk) == Attempt.ACCEPTED         # idempotent
+
+
+def test_an_onchain_claim_that_was_never_verified_is_not_paid_and_the_lock_expires(on_chain, program, receipt,
+                                                                                    prover, anvil_url):
+    market = on_chain
+    job = _job(market, program, "onchain")
+    offer, attempt, txs = _lock(market, job, prover)
+    c = prover.contracts(offer["chain"])
+    with pytest.raises(chain.Reverted, match="claim not verified"):
+        c.market.fulfill(bytes.fromhex(offer["chain"]["request_id"]), journal_digest=b"\1" * 32, exit_code=0,
+                         cycles=1, sender=prover.address)
+    services.submit_receipt(market.operator, job.pk, receipt, txs.items)
+    assert services.settle(attempt.pk) == Attempt.SUBMITTED        # the chain has no verdict yet
+    _advance(anvil_url, 3601)
+    assert services.settle(attempt.pk) == Attempt.REJECTED
+    job.refresh_from_db()
+    assert job.state == "open" and services.chain_state(job) == "open"
+    assert "lock expired on chain" in Attempt.objects.get(pk=attempt.pk).reason
+    # half of the stake (1000 credits) came back to the client through the chain
+    assert ledger.balance(ledger.client_account(market.client)) == 1_000_000 - 1000 + 500
+    assert ledger.audit() == []
+
+
+def test_optimistic_claim_unchallenged_is_paid_after_the_window(on_chain, program, receipt, prover, anvil_url):
+    market = on_chain
+    job = _job(market, program, "optimistic")
+    offer, attempt, txs = _lock(market, job, prover)
+    prover.settle(offer, receipt, txs)
+    services.submit_receipt(market.operator, job.pk, receipt, txs.items)
+    assert services.settle(attempt.pk) == Attempt.SUBMITTED        # the window is open
+    assert services.chain_state(Job.objects.get(pk=job.pk)) == "proposed"
+    assert "challenge window until" in Job.objects.get(pk=job.pk).events.last().note
+    _advance(anvil_url, WINDOW + 1)
+    assert services.settle(attempt.pk) == Attempt.ACCEPTED
+    job.refresh_from_db()
+    assert job.state == "paid" and bytes(job.journal).startswith(b"Hello")
+    whats = list(ChainTx.objects.filter(job=job).values_list("what", flat=True))
+    assert "post journal (optimistic)" in whats and "finalize optimistic claim" in whats
+    assert not any(w.startswith("verify:") for w in whats)
+    gas = sum(t.gas_used for t in ChainTx.objects.filter(job=job, by_worker=True))
+    assert gas < 400_000                                           # deposit + lock + post: cheap
+    assert ledger.audit() == []
+
+
+def test_a_false_optimistic_claim_is_challenged_and_the_challenger_wins(on_chain, program, receipt, prover,
+                                                                         anvil_url):
+    market = on_chain
+    job = _job(market, program, "optimistic")
+    offer, attempt, txs = _lock(market, job, prover)
+    c = prover.contracts(offer["chain"])
+    rid = bytes.fromhex(offer["chain"]["request_id"])
+    prover._top_up(c, c.market.optimistic_bond, txs, "deposit for the bond")
+    r = c.market.submit_optimistic(rid, journal=b"a false journal", exit_code=0, cycles=1000, sender=prover.address)
+    txs.add("post journal (optimistic)", r["transactionHash"])
+    services.submit_receipt(market.operator, job.pk, receipt, txs.items)
+    assert services.settle(attempt.pk) == Attempt.SUBMITTED
+    assert services.chain_state(job) == "challenged"
+    assert Attempt.objects.get(pk=attempt.pk).reason.startswith("challenged: the posted claim is not the one")
+    # the prover cannot answer: its receipt verifies, but not the claim it posted
+    from worker.chain_prover import PendingClaim
+    prover.pending[str(job.pk)] = PendingClaim(str(job.pk), rid, receipt, c)
+    assert prover.answer_challenges()[0][0] == str(job.pk)
+    assert services.chain_state(job) == "challenged"
+    _advance(anvil_url, WINDOW + 1)
+    assert services.settle(attempt.pk) == Attempt.REJECTED
+    job.refresh_from_db()
+    assert job.state == "open" and services.chain_state(job) == "open"
+    assert "challenged and not proven" in Attempt.objects.get(pk=attempt.pk).reason
+    me = onchain.account()
+    assert c.market.balance_of(me) >= 2 * c.market.optimistic_bond    # both bonds to the challenger
+    assert ledger.audit() == []
+
+
+def test_a_true_optimistic_claim_challenged_by_anyone_is_proven_and_paid(on_chain, program, receipt, prover,
+                                                                         anvil_url):
+    market = on_chain
+    job = _job(market, program, "optimistic")
+    offer, attempt, txs = _lock(market, job, prover)
+    prover.settle(offer, receipt, txs)
+    services.submit_receipt(market.operator, job.pk, receipt, txs.items)
+    c = prover.contracts(offer["chain"])
+    rid = bytes.fromhex(offer["chain"]["request_id"])
+    stranger = c.w3.eth.accounts[2]
+    c.market.deposit(c.market.optimistic_bond, sender=stranger)
+    c.market.challenge(rid, sender=stranger)
+    assert services.settle(attempt.pk) == Attempt.SUBMITTED
+    ((job_id, answer),) = prover.answer_challenges()
+    assert job_id == str(job.pk) and answer.items[-1]["what"] == "respond to challenge"
+    assert services.settle(attempt.pk) == Attempt.ACCEPTED
+    job.refresh_from_db()
+    assert job.state == "paid" and bytes(job.journal).startswith(b"Hello")
+    assert ledger.audit() == []
+
+
+def test_an_expired_chain_job_is_refunded_on_chain_first(on_chain, program, anvil_url):
+    market = on_chain
+    req = services.JobRequest(public_input=HELLO_INPUT, price_min=100, price_max=1000, deadline_seconds=60,
+                              ramp_seconds=0, lock_timeout_seconds=30, settlement="optimistic")
+    job = services.submit_job(market.client, program, req)
+    assert services.publish_offer(job.pk)
+    from datetime import timedelta
+
+    from django.utils import timezone
+    _advance(anvil_url, 61)
+    services.expire_deadlines(timezone.now() + timedelta(seconds=61))
+    job.refresh_from_db()
+    assert job.state == "refunded" and services.chain_state(job) == "refunded"
+    assert "refund" in ChainTx.objects.filter(job=job).values_list("what", flat=True)
+    assert ledger.balance(ledger.client_account(market.client)) == 1_000_000
+    assert ledger.audit() == []
