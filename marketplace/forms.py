@@ -68,7 +68,15 @@ class JobForm(forms.Form):
     ramp_seconds = forms.IntegerField(min_value=0, initial=60, label="Ramp (s)")
     lock_timeout_seconds = forms.IntegerField(min_value=1, initial=600, label="Lock timeout (s)")
     deadline_seconds = forms.IntegerField(min_value=1, initial=3600, label="Deadline (s)")
-    settlement = forms.ChoiceField(choices=SETTLEMENT_MODES, initial="local")
+    settlement = forms.ChoiceField(choices=SETTLEMENT_MODES, initial="local",
+                                   help_text="who checks the receipt before the worker is paid; the dry run "
+                                             "shows each mode's price")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from marketplace.services import settlement_modes
+        offered = settlement_modes()        # the chain modes only when a chain is configured
+        self.fields["settlement"].choices = [(k, v) for k, v in SETTLEMENT_MODES if k in offered]
 
     def clean_image_id(self) -> str:
         value = self.cleaned_data["image_id"].strip().lower()

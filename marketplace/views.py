@@ -262,8 +262,15 @@ def dry_run(request: HttpRequest) -> HttpResponse:
             context["error"] = str(e)
         else:
             context.update(program=program, run=run, journal=_preview(run.journal),
-                           estimate=pricing.estimate(run.cycles))
+                           estimate=pricing.estimate(run.cycles), estimates=_estimate_rows(run.cycles))
     return render(request, "marketplace/partials/dry_run.html", context)
+
+
+def _estimate_rows(cycles: int) -> list[dict]:
+    """The price range of each offered settlement mode, and what it adds to local's."""
+    by_mode = services.estimates(cycles)
+    local = by_mode["local"]["price_max"]
+    return [{"mode": mode, **e, "extra": e["price_max"] - local} for mode, e in by_mode.items()]
 
 
 def _job_context(job: Job) -> dict:
@@ -298,6 +305,8 @@ def _job_context(job: Job) -> dict:
         "created": datetime.fromisoformat(view["created"]), "deadline": datetime.fromisoformat(view["deadline"]),
         "has_receipt": job.attempts.filter(state=Attempt.ACCEPTED).exists(),
         "auction": state in (JobState.SUBMITTED, JobState.OPEN),
+        "chain_gas": sum(t["gas_used"] for t in view["chain_txs"]),
+        "chain_max_gas": max((t["gas_used"] for t in view["chain_txs"]), default=1),
     }
 
 

@@ -123,6 +123,35 @@ def test_onchain_job_is_paid_only_after_the_verifier_contract_accepts(on_chain, 
     assert services.settle(attempt.pk) == Attempt.ACCEPTED         # idempotent
 
 
+def test_the_portal_shows_the_chain_state_and_every_transaction_with_its_gas(on_chain, program, receipt,
+                                                                             prover, client):
+    from django.urls import reverse
+    market = on_chain
+    job = _job(market, program, "onchain")
+    offer, attempt, txs = _lock(market, job, prover)
+    prover.settle(offer, receipt, txs)
+    services.submit_receipt(market.operator, job.pk, receipt, txs.items)
+    services.settle(attempt.pk)
+    client.force_login(market.client)
+    page = client.get(reverse("job", args=[job.pk])).content.decode()
+    assert 'id="chain-state">fulfilled<' in page and offer["chain"]["request_id"] in page
+    for tx in ChainTx.objects.filter(job=job):
+        assert tx.tx_hash[:18] in page and f"{tx.gas_used:,}" in page
+    assert "verify: segment 1: begin" in page and "<progress" in page
+    from marketplace.api import job_out
+    view = job_out(Job.objects.get(pk=job.pk))                        # the API's view says the same
+    assert view["chain_state"] == "fulfilled" and len(view["chain_txs"]) == ChainTx.objects.filter(job=job).count()
+
+
+def test_the_dry_run_shows_the_price_of_each_mode(on_chain, program, client):
+    from django.urls import reverse
+    client.force_login(on_chain.client)
+    page = client.post(reverse("dry_run"), {"image_id": program.image_id, "public_input_text": HELLO_INPUT.decode(),
+                                            "max_cycles": 1 << 20, "ramp_seconds": 60, "lock_timeout_seconds": 600,
+                                            "deadline_seconds": 3600, "settlement": "onchain"}).content.decode()
+    assert 'id="estimates"' in page and "<td>optimistic</td>" in page and "<td>onchain</td>" in page
+
+
 def test_an_onchain_claim_that_was_never_verified_is_not_paid_and_the_lock_expires(on_chain, program, receipt,
                                                                                     prover, anvil_url):
     market = on_chain
@@ -231,3 +260,60 @@ def test_an_expired_chain_job_is_refunded_on_chain_first(on_chain, program, anvi
     assert "refund" in ChainTx.objects.filter(job=job).values_list("what", flat=True)
     assert ledger.balance(ledger.client_account(market.client)) == 1_000_000
     assert ledger.audit() == []
+
+
+@pytest.fixture
+def eager_settlement():
+    from marketplace.celery_app import app
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.mark.parametrize("mode", ["onchain", "optimistic"])
+def test_a_worker_takes_and_settles_a_chain_job_over_the_api(mode, live_server, transactional_db, settings, anvil_url,
+                                                             chain_var, receipt, eager_settlement, monkeypatch):
+    """The whole path a user takes: the client posts over the API, the operator's MarketWorker
+    locks on chain and over the API, proves, settles on chain and uploads; the job is paid."""
+    from marketplace.client import MarketClient
+    from marketplace.models import ApiToken
+    from worker.market_worker import MarketWorker
+    settings.CHAIN_URL, settings.VAR_DIR = anvil_url, chain_var
+    settings.CHALLENGE_WINDOW_SECONDS = settings.RESPONSE_WINDOW_SECONDS = WINDOW
+    onchain.reset()
+    w3 = chain.connect(anvil_url)
+    snap = chain.snapshot(w3)
+    sessions = []
+    try:
+        alice = services.register("alice-c", "password-alice")
+        services.faucet(alice, 1_000_000)
+        op = services.register("prover-c", "password-prover", operator=True)
+        client = MarketClient(live_server.url, ApiToken.issue(alice)[1])
+        worker = MarketWorker(MarketClient(live_server.url, ApiToken.issue(op)[1]), broker_url=None,
+                              chain=ChainProver(anvil_url))
+        sessions += [client.session, worker.client.session]
+        monkeypatch.setattr(worker, "_prove", lambda job_id, preset=None: (worker.client.inputs(job_id), receipt)[1])
+        from tests.conftest import guest
+        job = client.submit_job(guest("hello").read_bytes(), "hello-O2.elf", HELLO_INPUT, settlement=mode,
+                                price_min=100, price_max=1000, ramp_seconds=0, deadline_seconds=86400)
+        assert job["settlement"] == mode and job["chain"]["request_id"]
+        (offer,) = [o for o in worker.client.offers() if o["job_id"] == job["id"]]
+        assert worker.acceptable(offer) is None
+        outcome = worker.work_one(job["id"], offer)
+        assert outcome.state == ("paid" if mode == "onchain" else "verifying"), outcome
+        if mode == "optimistic":
+            assert client.job(job["id"])["chain_state"] == "proposed"
+            _advance(anvil_url, WINDOW + 1)
+            services.sweep()
+        view = client.job(job["id"])
+        assert view["state"] == "paid" and bytes.fromhex(view["journal_hex"]).startswith(b"Hello")
+        assert view["chain_state"] == "fulfilled"
+        worker_txs = [t for t in view["chain_txs"] if t["by_worker"]]
+        assert worker_txs and all(t["gas_used"] > 0 and t["ok"] for t in worker_txs)
+        assert any(t["what"] == ("fulfill" if mode == "onchain" else "post journal (optimistic)") for t in worker_txs)
+    finally:
+        for session in sessions:                     # kept-alive connections hold server threads
+            session.close()
+        chain.revert(w3, snap)
+        onchain.reset()
