@@ -188,6 +188,25 @@ def _answers(url: str) -> bool:
         return False
 
 
+def anvil_command(port: int, *, state: Path | None = None) -> list[str]:
+    """anvil's command line: 127.0.0.1:``port``, ``BLOCK_GAS_LIMIT``; with ``state``, the
+    chain is loaded from that file at start and written back at exit (``make run`` keeps its
+    chain across restarts, as it keeps its database)."""
+    command = [str(anvil_path()), "--host", "127.0.0.1", "--port", str(port),
+               "--gas-limit", str(BLOCK_GAS_LIMIT), "--silent"]
+    return command + ["--state", str(state)] if state is not None else command
+
+
+def wait_for_node(url: str, timeout: float = 60.0) -> bool:
+    """True once the JSON-RPC node at ``url`` answers (False after ``timeout`` seconds)."""
+    give_up = time.monotonic() + timeout
+    while time.monotonic() < give_up:
+        if _answers(url):
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def start_anvil(port: int | None = None, *, timeout: float = 30.0) -> tuple[subprocess.Popen, str]:
     """Launch anvil on 127.0.0.1 (``port``, else a free one) with ``BLOCK_GAS_LIMIT``; wait
     until it answers JSON-RPC. Returns the process and its URL; ``stop_anvil`` ends it."""
@@ -197,10 +216,8 @@ def start_anvil(port: int | None = None, *, timeout: float = 30.0) -> tuple[subp
     for _ in range(3):  # a free port can be taken between the probe and anvil's bind
         chosen = port or _free_port()
         url = f"http://127.0.0.1:{chosen}"
-        process = subprocess.Popen(
-            [str(binary), "--host", "127.0.0.1", "--port", str(chosen),
-             "--gas-limit", str(BLOCK_GAS_LIMIT), "--silent"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        process = subprocess.Popen(anvil_command(chosen), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE)
         give_up = time.monotonic() + timeout
         while process.poll() is None and time.monotonic() < give_up:
             if _answers(url):

@@ -52,8 +52,10 @@ class PendingClaim:
 class ChainProver:
     """One operator address on one node."""
 
-    def __init__(self, url: str, address: str | None = None):
+    def __init__(self, url: str, address: str | None = None, *, wait: float = 60.0):
         self.url = url
+        if not chain.wait_for_node(url, wait):       # started beside its node (make run): wait for it
+            raise ConnectionError(f"no chain answers at {url} after {wait:.0f} s")
         self.w3 = chain.connect(url)
         self.address = Web3.to_checksum_address(address) if address else self._default_address()
         self._contracts: dict[str, Contracts] = {}

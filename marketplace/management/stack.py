@@ -68,6 +68,26 @@ def choose_broker(env: dict[str, str] | None = None) -> Broker:
                   "the operator's worker polls the API for offers", ["--no-broker"])
 
 
+#: The chain of `make run`: anvil on this port (ZKMIPS_CHAIN_PORT overrides it), with short
+#: optimistic windows so that a demo's optimistic job is paid within minutes.
+CHAIN_PORT = 8545
+DEMO_CHALLENGE_WINDOW, DEMO_RESPONSE_WINDOW = 120, 600
+
+
+def chain_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The chain settings of `make run` (empty when anvil is not installed: local mode only).
+    The marketplace and the demo operator's worker use the same node; the worker sends from
+    the node's second account, the marketplace from its first."""
+    from settlement.chain import anvil_path
+    env = os.environ if env is None else env
+    if not anvil_path().exists():
+        return {}
+    url = env.get("ZKMIPS_CHAIN_URL") or f"http://127.0.0.1:{env.get('ZKMIPS_CHAIN_PORT', CHAIN_PORT)}"
+    return {"ZKMIPS_CHAIN_URL": url, "ZKMIPS_WORKER_CHAIN_URL": url,
+            "ZKMIPS_CHALLENGE_WINDOW": env.get("ZKMIPS_CHALLENGE_WINDOW", str(DEMO_CHALLENGE_WINDOW)),
+            "ZKMIPS_RESPONSE_WINDOW": env.get("ZKMIPS_RESPONSE_WINDOW", str(DEMO_RESPONSE_WINDOW))}
+
+
 def env_file_text(values: dict[str, str]) -> str:
     """A .env file honcho reads (one KEY=value a line, values shell-quoted)."""
     return "".join(f"{k}={shlex.quote(v)}\n" for k, v in values.items())

@@ -49,7 +49,7 @@ class Command(BaseCommand):
             port = url.rsplit(":", 1)[-1] if url.rsplit(":", 1)[-1].isdigit() else "8000"
             values = {"PORT": port, "ZKMIPS_BROKER_URL": broker.url, "ZKMIPS_MARKET": url,
                       "ZKMIPS_DEMO_OPERATOR_TOKEN": operator["token"],
-                      "ZKMIPS_WORKER_OFFERS": " ".join(broker.worker_args)}
+                      "ZKMIPS_WORKER_OFFERS": " ".join(broker.worker_args), **stack.chain_env()}
             if broker.kind == "filesystem":
                 from marketplace.offers import transport_options
                 values["ZKMIPS_BROKER_DIR"] = os.path.dirname(transport_options("filesystem://")["control_folder"])
