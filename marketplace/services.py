@@ -163,6 +163,16 @@ def _check_request(req: JobRequest) -> None:
         raise MarketError(f"settlement mode {req.settlement!r} is not offered (choose: {', '.join(offered)})")
 
 
+def _check_chain_io(public_input: bytes, journal: bytes) -> None:
+    """The verifier contract and the optimistic claim carry the input and the journal as
+    calldata, up to a limit: refuse a chain-settled job that could never settle."""
+    from settlement.onchain_verifier import MAX_IO_BYTES
+    for what, data in (("public input", public_input), ("journal of the dry run", journal)):
+        if len(data) > MAX_IO_BYTES:
+            raise TooLarge(f"the {what} is {len(data):,} bytes; on chain the limit is {MAX_IO_BYTES:,} "
+                           "(choose local settlement)")
+
+
 def settlement_modes() -> list[str]:
     """The modes offered now: local always, the chain modes when a chain is configured."""
     from marketplace import onchain
@@ -182,6 +192,8 @@ def submit_job(client, program: Program, req: JobRequest) -> Job:
     submitted); its offer is published once the transaction commits."""
     _check_request(req)
     run = dry_run(program, req.public_input, req.private_input or b"", req.max_cycles)
+    if req.settlement in CHAIN_MODES:
+        _check_chain_io(req.public_input, run.journal)
     estimate = estimates(run.cycles)[req.settlement]
     price_min = estimate["price_min"] if req.price_min is None else req.price_min
     price_max = max(estimate["price_max"], price_min) if req.price_max is None else req.price_max

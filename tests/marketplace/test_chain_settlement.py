@@ -90,6 +90,13 @@ def test_chain_modes_are_offered_only_with_a_chain(market, program, settings):
                                                                          settlement="onchain"))
 
 
+def test_a_chain_job_whose_input_cannot_cross_the_chain_is_refused(on_chain, program):
+    with pytest.raises(MarketError, match="public input is 8,193 bytes; on chain the limit is 8,192"):
+        services.submit_job(on_chain.client, program, services.JobRequest(public_input=b"x" * 8193,
+                                                                          settlement="optimistic"))
+    assert not Job.objects.exists()
+
+
 def test_the_estimate_shows_what_each_mode_costs(on_chain):
     prices = services.estimates(66_000)
     assert set(prices) == {"local", "onchain", "optimistic"}
