@@ -439,6 +439,20 @@ def upload_receipt(request, job_id: str, receipt: UploadedFile = File(...), tran
     return Status(202, job_out(services.get_job(job_id)))
 
 
+class TransactionIn(Schema):
+    hash: str
+    what: str = ""
+
+
+@api.post("/jobs/{job_id}/transactions", response={200: dict, 403: Error, 404: Error, 400: Error, 401: Error, 429: Error},
+          tags=["operators"])
+def report_transactions(request, job_id: str, body: list[TransactionIn]):
+    """Report more chain transactions of your attempt on a chain-settled job (e.g. a challenge
+    you answered): the marketplace reads each back from the chain before showing it."""
+    new = services.report_transactions(_operator(request), job_id, [t.dict() for t in body])
+    return {"recorded": new}
+
+
 # ---------------------------------------------------------------- anyone
 
 

@@ -139,6 +139,9 @@ class MarketClient:
         return self._request("POST", f"/jobs/{job_id}/receipt", files={"receipt": ("receipt.zkm", receipt)},
                              data=data)
 
+    def report_transactions(self, job_id: str, transactions: list[dict]) -> dict:
+        return self._request("POST", f"/jobs/{job_id}/transactions", json=transactions)
+
     def verify(self, receipt: bytes, image_id: str | None = None) -> dict:
         data = {"image_id": image_id} if image_id else {}
         return self._request("POST", "/verify", files={"receipt": ("receipt.zkm", receipt)}, data=data)

@@ -453,8 +453,7 @@ def submit_receipt(operator: Operator, job_id, receipt: bytes, transactions: lis
     with transaction.atomic():
         job = _locked_job(job_id)
         attempt = _held_attempt(job, operator)
-        attempt.reported_txs = [{"hash": str(t.get("hash", ""))[:66], "what": str(t.get("what", ""))[:80]}
-                                for t in (transactions or [])[:200] if isinstance(t, dict)]
+        attempt.reported_txs = _reported(transactions)
         attempt.receipt, attempt.receipt_size = receipt, len(receipt)
         attempt.state, attempt.submitted_at = Attempt.SUBMITTED, timezone.now()
         attempt.save()
@@ -462,6 +461,31 @@ def submit_receipt(operator: Operator, job_id, receipt: bytes, transactions: lis
         attempt_id = attempt.pk
         transaction.on_commit(lambda: _queue_settlement(attempt_id))
         return attempt
+
+
+def _reported(transactions: list | None) -> list[dict]:
+    return [{"hash": str(t.get("hash", ""))[:66], "what": str(t.get("what", ""))[:80]}
+            for t in (transactions or [])[:200] if isinstance(t, dict)]
+
+
+def report_transactions(operator: Operator, job_id, transactions: list) -> int:
+    """More chain transactions of an operator's live attempt (a challenge answered after the
+    upload): kept as hashes and recorded once the chain returns them. How many were new."""
+    with transaction.atomic():
+        job = _locked_job(job_id)
+        attempt = job.attempts.select_for_update().filter(
+            operator=operator, state__in=[Attempt.ACTIVE, Attempt.SUBMITTED]).first()
+        if attempt is None or job.settlement not in CHAIN_MODES:
+            raise Forbidden(f"job {job.pk} has no chain-settled attempt of {operator.name} in progress")
+        known = {t["hash"] for t in attempt.reported_txs}
+        new = []
+        for t in _reported(transactions):
+            if t["hash"] not in known:
+                known.add(t["hash"])
+                new.append(t)
+        attempt.reported_txs = (attempt.reported_txs + new)[:400]
+        attempt.save(update_fields=["reported_txs"])
+        return len(new)
 
 
 def _queue_settlement(attempt_id: int) -> None:

@@ -280,6 +280,10 @@ class MarketWorker:
         try:
             for job_id, txs in self.chain.answer_challenges():
                 self.on_event(f"job {job_id}: challenge answered on chain in {len(txs.items)} transactions")
+                try:
+                    self.client.report_transactions(job_id, txs.items)
+                except ApiError as e:   # shown in the portal only; the chain decides anyway
+                    log.warning("transactions of job %s not reported: %s", job_id, e)
         except Exception as e:        # noqa: BLE001 - the node is down: try again next round
             log.warning("challenges not answered yet: %s", e)
 

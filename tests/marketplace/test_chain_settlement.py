@@ -245,7 +245,9 @@ def test_a_true_optimistic_claim_challenged_by_anyone_is_proven_and_paid(on_chai
     assert services.settle(attempt.pk) == Attempt.SUBMITTED
     ((job_id, answer),) = prover.answer_challenges()
     assert job_id == str(job.pk) and answer.items[-1]["what"] == "respond to challenge"
+    assert services.report_transactions(market.operator, job.pk, answer.items + answer.items[:1]) == len(answer.items)
     assert services.settle(attempt.pk) == Attempt.ACCEPTED
+    assert ChainTx.objects.filter(job=job, what="respond to challenge", by_worker=True).exists()
     job.refresh_from_db()
     assert job.state == "paid" and bytes(job.journal).startswith(b"Hello")
     assert ledger.audit() == []
