@@ -10,7 +10,7 @@
 Runs on anvil (npm `@foundry-rs/anvil`, a 30 M block gas limit, the EVM's real code-size
 limit); eth-tester charges the same gas (tests/settlement show both). Writes
 bench/results/gas.json with the bars of issue [6/7] evaluated. Usage:
-``python bench/gas.py [--cycles 16,20] [--out F] [--receipts DIR]`` (receipts are kept in
+``python bench/gas.py [--cycles 16,20] [--preset compact|onchain|default] [--out F] [--receipts DIR]`` (receipts are kept in
 var/bench-gas/ between runs).
 """
 
@@ -28,7 +28,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from prover.keccak import keccak256  # noqa: E402
-from prover.security import COMPACT  # noqa: E402
+from prover.security import PRESETS  # noqa: E402
 from prover.zkmips import segment_receipt as SR  # noqa: E402
 from settlement import chain  # noqa: E402
 from settlement import onchain_verifier as OV  # noqa: E402
@@ -56,17 +56,18 @@ def pick_input(log_cycles: int) -> tuple[bytes, int]:
     return f"{lo}\n".encode(), _cycles(lo)
 
 
-def proven(public: bytes, cache: Path) -> tuple[bytes, float]:
-    """A compact receipt of the guest on ``public`` and its proving seconds, kept in ``cache``
+def proven(public: bytes, cache: Path, preset: str = "compact") -> tuple[bytes, float]:
+    """A receipt at ``preset`` of the guest on ``public`` and its proving seconds, kept in ``cache``
     (keyed by the circuit, so a changed prover proves again): re-measuring gas needs no proof."""
     from prover import stark
-    version = stark.circuit_digest(SR.segment_verifier_system(), COMPACT, True).hex()[:12]
+    params = PRESETS[preset]
+    version = stark.circuit_digest(SR.segment_verifier_system(), params, True).hex()[:12]
     path = cache / f"{GUEST.stem}-{public.decode().strip()}-{version}.rcpt"
     meta = path.with_suffix(".json")
     if path.exists() and meta.exists():
         return path.read_bytes(), json.loads(meta.read_text())["prove_seconds"]
     t = time.time()
-    data = SR.prove_segmented(GUEST.read_bytes(), public, params=COMPACT).encode()
+    data = SR.prove_segmented(GUEST.read_bytes(), public, params=params).encode()
     seconds = time.time() - t
     cache.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
@@ -76,7 +77,7 @@ def proven(public: bytes, cache: Path) -> tuple[bytes, float]:
 
 def verify_case(v: OV.Verifier, log_cycles: int, cache: Path) -> dict:
     public, cycles = pick_input(log_cycles)
-    data, prove_s = proven(public, cache)
+    data, prove_s = proven(public, cache, v.params.name)
     rec = SR.decode(data)
     t = time.time()
     result = OV.verify_receipt(v, data)
@@ -148,19 +149,22 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "gas.json"))
     ap.add_argument("--receipts", default=str(ROOT / "var" / "bench-gas"),
                     help="where proven receipts are kept between runs")
+    ap.add_argument("--preset", default="compact", choices=[n for n, p in PRESETS.items() if not p.insecure],
+                    help="FRI preset of the receipts and the verifier (onchain: fewest queries, ~2x the prover's "
+                         "memory; see prover/security.py)")
     args = ap.parse_args()
     with chain.anvil() as url:
         w3 = chain.connect(url)
-        v = OV.deploy(w3, "compact")
+        v = OV.deploy(w3, args.preset)
         cache = Path(args.receipts)
         cases = [verify_case(v, int(k), cache) for k in args.cycles.split(",")]
-        first, _ = proven(b"4\n", cache)
+        first, _ = proven(b"4\n", cache, args.preset)
         OV.verify_receipt(v, first)
         market = market_paths(w3, v, first)
     one_segment = [c for c in cases if c["segments"] == 1]
     out = {
         "chain": "anvil 1.7.1 (npm @foundry-rs/anvil), block gas limit 30,000,000",
-        "preset": COMPACT.name, "machine": platform.machine(), "python": platform.python_version(),
+        "preset": args.preset, "machine": platform.machine(), "python": platform.python_version(),
         "verify": cases,
         "market": market,
         "bars": {

@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 
 from zkmips.errors import CliError
 from zkmips.errors import read_file as _read_file
-from zkmips.market_cli import add_job_parser, add_worker_start_parser
+from zkmips.market_cli import add_job_parser, add_model_parser, add_worker_start_parser
 
 ERROR_EXIT = 125
 
@@ -229,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", metavar="FILE", help="public input (fd 0); default: empty")
     p.add_argument("--private-input", metavar="FILE", help="private input (fd 3), kept secret by the proof")
     p.add_argument("-o", "--output", metavar="RECEIPT", required=True, help="where to write the receipt")
-    p.add_argument("--preset", default="default", help="FRI preset (default, compact; tests: INSECURE_FAST_TEST_PARAMS)")
+    p.add_argument("--preset", default="default", help="FRI preset (default, compact, onchain; tests: INSECURE_FAST_TEST_PARAMS)")
     p.add_argument("--max-cycles", type=int, metavar="N", help="refuse runs longer than N cycles")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -272,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_worker_prove_segments)
     add_worker_start_parser(worker_sub)
     add_job_parser(sub)
+    add_model_parser(sub)
     return parser
 
 

@@ -105,17 +105,35 @@ def _eval_program(c: pd.Ctx, code: address, head: Bytes[pd.MAX_HEAD], pub_at: ui
     roots_at: uint256 = 8 + 8 * nn
     ec_at: uint256 = roots_at + 2 * nr
     vals: uint256[pd.MAX_NODES] = empty(uint256[pd.MAX_NODES])
+    word: uint256 = 0
     for i: uint256 in range(nn, bound=pd.MAX_NODES):
-        w: uint256 = extract32(prog, unsafe_add(8, i << 3), output_type=uint256)
+        # four 8-byte records per 32-byte read
+        if i & 3 == 0:
+            word = extract32(prog, unsafe_add(8, i << 3), output_type=uint256)
+        w: uint256 = word << ((i & 3) << 6)
         op: uint256 = w >> 248
         a: uint256 = (w >> 232) & 65535
         v: uint256 = 0
         if op == 12:
-            v = bb.e_mul(vals[a], vals[(w >> 216) & 65535])
+            # bb.e_mul, inlined
+            x: uint256 = vals[a]
+            y: uint256 = vals[(w >> 216) & 65535]
+            w2: uint256 = unsafe_mul(bb.W, (y >> 128) & bb.M64) % bb.P
+            w3: uint256 = unsafe_mul(bb.W, y >> 192) % bb.P
+            t: uint256 = unsafe_add(
+                unsafe_add(unsafe_mul(x & bb.M64, y), unsafe_mul((x >> 64) & bb.M64, (y << 64) | w3)),
+                unsafe_add(unsafe_mul((x >> 128) & bb.M64, (y << 128) | (w3 << 64) | w2),
+                           unsafe_mul(x >> 192, (y << 192) | (w3 << 128) | (w2 << 64) | (unsafe_mul(bb.W, (y >> 64) & bb.M64) % bb.P))))
+            v = ((t & bb.M64) % bb.P) | (((t >> 64) & bb.M64) % bb.P << 64) | (((t >> 128) & bb.M64) % bb.P << 128) | \
+                ((t >> 192) % bb.P << 192)
         elif op == 10:
-            v = bb.e_add(vals[a], vals[(w >> 216) & 65535])
+            # bb.e_add, inlined
+            s: uint256 = unsafe_add(vals[a], vals[(w >> 216) & 65535])
+            v = unsafe_sub(s, unsafe_mul((unsafe_add(s, bb.K) >> 32) & bb.ONES, bb.P))
         elif op == 11:
-            v = bb.e_sub(vals[a], vals[(w >> 216) & 65535])
+            # bb.e_sub, inlined
+            s: uint256 = unsafe_sub(unsafe_add(vals[a], bb.PP), vals[(w >> 216) & 65535])
+            v = unsafe_sub(s, unsafe_mul((unsafe_add(s, bb.K) >> 32) & bb.ONES, bb.P))
         elif op == 0:
             v = pd.ext_le(extract32(opened, unsafe_add(main_at, unsafe_mul(16, unsafe_add(unsafe_mul((w >> 224) & 255, main_w), a))), output_type=uint256))
         elif op == 2:
@@ -145,10 +163,22 @@ def _eval_program(c: pd.Ctx, code: address, head: Bytes[pd.MAX_HEAD], pub_at: ui
         else:
             raise "unknown opcode"
         vals[i] = v
+    # sum_i alpha^i C_i by Horner from the last root (bb.e_mul and bb.e_add inlined)
     acc: uint256 = 0
+    y: uint256 = c.alpha
+    w2: uint256 = unsafe_mul(bb.W, (y >> 128) & bb.M64) % bb.P
+    w3: uint256 = unsafe_mul(bb.W, y >> 192) % bb.P
+    w1: uint256 = unsafe_mul(bb.W, (y >> 64) & bb.M64) % bb.P
+    r1: uint256 = (y << 64) | w3
+    r2: uint256 = (y << 128) | (w3 << 64) | w2
+    r3: uint256 = (y << 192) | (w3 << 128) | (w2 << 64) | w1
     for j: uint256 in range(nr, bound=pd.MAX_NODES):
         r: uint256 = extract32(prog, roots_at + 2 * (nr - 1 - j), output_type=uint256) >> 240
-        acc = bb.e_add(bb.e_mul(acc, c.alpha), vals[r])
+        t: uint256 = unsafe_add(unsafe_add(unsafe_mul(acc & bb.M64, y), unsafe_mul((acc >> 64) & bb.M64, r1)),
+                                unsafe_add(unsafe_mul((acc >> 128) & bb.M64, r2), unsafe_mul(acc >> 192, r3)))
+        s: uint256 = unsafe_add(((t & bb.M64) % bb.P) | (((t >> 64) & bb.M64) % bb.P << 64) | (((t >> 128) & bb.M64) % bb.P << 128) |
+                                ((t >> 192) % bb.P << 192), vals[r])
+        acc = unsafe_sub(s, unsafe_mul((unsafe_add(s, bb.K) >> 32) & bb.ONES, bb.P))
     return acc
 
 
@@ -296,23 +326,60 @@ def deep_values(opened: Bytes[pd.MAX_OPENED], sess_in: pd.Session, slot_w: DynAr
     for s: uint256 in range(len(slot_w), bound=pd.MAX_SLOTS):
         w: uint256 = slot_w[s]
         at: uint256 = slot_at[s]
-        acc: uint256[8] = empty(uint256[8])   # (s02, s13) per coefficient j of the opened values
-        for c: uint256 in range(w, bound=pd.MAX_WIDTH):
+        # (s02, s13) sums per coefficient j of the opened values, two columns per 32-byte read
+        a0: uint256 = 0
+        b0: uint256 = 0
+        a1: uint256 = 0
+        b1: uint256 = 0
+        a2: uint256 = 0
+        b2: uint256 = 0
+        a3: uint256 = 0
+        b3: uint256 = 0
+        for c2: uint256 in range(w >> 1, bound=pd.MAX_WIDTH):
+            c: uint256 = c2 << 1
+            y: uint256 = extract32(opened, unsafe_add(at, c2 << 5), output_type=uint256)
+            y = ((y & pd.MASK_BYTES) << 8) | ((y >> 8) & pd.MASK_BYTES)
+            y = ((y & pd.MASK_HALVES) << 16) | ((y >> 16) & pd.MASK_HALVES)
+            assert (unsafe_add(y & pd.EVEN_LANES, pd.LANE_BIAS) | unsafe_add((y >> 32) & pd.EVEN_LANES, pd.LANE_BIAS)) \
+                & pd.LANE_CARRIES == 0, "non-canonical field element"
+            p: uint256 = c02[c]
+            q: uint256 = c13[c]
+            a0 = unsafe_add(a0, unsafe_mul(y >> 224, p))
+            b0 = unsafe_add(b0, unsafe_mul(y >> 224, q))
+            a1 = unsafe_add(a1, unsafe_mul((y >> 192) & pd.M32, p))
+            b1 = unsafe_add(b1, unsafe_mul((y >> 192) & pd.M32, q))
+            a2 = unsafe_add(a2, unsafe_mul((y >> 160) & pd.M32, p))
+            b2 = unsafe_add(b2, unsafe_mul((y >> 160) & pd.M32, q))
+            a3 = unsafe_add(a3, unsafe_mul((y >> 128) & pd.M32, p))
+            b3 = unsafe_add(b3, unsafe_mul((y >> 128) & pd.M32, q))
+            p = c02[unsafe_add(c, 1)]
+            q = c13[unsafe_add(c, 1)]
+            a0 = unsafe_add(a0, unsafe_mul((y >> 96) & pd.M32, p))
+            b0 = unsafe_add(b0, unsafe_mul((y >> 96) & pd.M32, q))
+            a1 = unsafe_add(a1, unsafe_mul((y >> 64) & pd.M32, p))
+            b1 = unsafe_add(b1, unsafe_mul((y >> 64) & pd.M32, q))
+            a2 = unsafe_add(a2, unsafe_mul((y >> 32) & pd.M32, p))
+            b2 = unsafe_add(b2, unsafe_mul((y >> 32) & pd.M32, q))
+            a3 = unsafe_add(a3, unsafe_mul(y & pd.M32, p))
+            b3 = unsafe_add(b3, unsafe_mul(y & pd.M32, q))
+        if w & 1 == 1:
+            c: uint256 = w - 1
             y: uint256 = pd.bswap32x8(extract32(opened, at + 16 * c, output_type=uint256))
-            a: uint256 = c02[c]
-            b: uint256 = c13[c]
             assert pd.canonical8(y >> 128), "non-canonical field element"
-            acc[0] = unsafe_add(acc[0], unsafe_mul(y >> 224, a))
-            acc[1] = unsafe_add(acc[1], unsafe_mul(y >> 224, b))
-            acc[2] = unsafe_add(acc[2], unsafe_mul((y >> 192) & pd.M32, a))
-            acc[3] = unsafe_add(acc[3], unsafe_mul((y >> 192) & pd.M32, b))
-            acc[4] = unsafe_add(acc[4], unsafe_mul((y >> 160) & pd.M32, a))
-            acc[5] = unsafe_add(acc[5], unsafe_mul((y >> 160) & pd.M32, b))
-            acc[6] = unsafe_add(acc[6], unsafe_mul((y >> 128) & pd.M32, a))
-            acc[7] = unsafe_add(acc[7], unsafe_mul((y >> 128) & pd.M32, b))
-        value: uint256 = 0
-        for j: uint256 in range(4):
-            value = bb.e_add(value, pd.times_x(pd.from_lanes(acc[2 * j], acc[2 * j + 1]), j))
+            p: uint256 = c02[c]
+            q: uint256 = c13[c]
+            a0 = unsafe_add(a0, unsafe_mul(y >> 224, p))
+            b0 = unsafe_add(b0, unsafe_mul(y >> 224, q))
+            a1 = unsafe_add(a1, unsafe_mul((y >> 192) & pd.M32, p))
+            b1 = unsafe_add(b1, unsafe_mul((y >> 192) & pd.M32, q))
+            a2 = unsafe_add(a2, unsafe_mul((y >> 160) & pd.M32, p))
+            b2 = unsafe_add(b2, unsafe_mul((y >> 160) & pd.M32, q))
+            a3 = unsafe_add(a3, unsafe_mul((y >> 128) & pd.M32, p))
+            b3 = unsafe_add(b3, unsafe_mul((y >> 128) & pd.M32, q))
+        value: uint256 = pd.from_lanes(a0, b0)
+        value = bb.e_add(value, pd.times_x(pd.from_lanes(a1, b1), 1))
+        value = bb.e_add(value, pd.times_x(pd.from_lanes(a2, b2), 2))
+        value = bb.e_add(value, pd.times_x(pd.from_lanes(a3, b3), 3))
         sess.slot_offset.append(offset)
         g: uint256 = sess.slot_group[s]
         sess.group_v[g] = bb.e_add(sess.group_v[g], bb.e_mul(offset, value))

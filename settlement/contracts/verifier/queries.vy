@@ -59,6 +59,19 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
         c02[c], c13[c] = pd.alpha_lanes(ap)
         ap = bb.e_mul(ap, sess.alpha)
     ng: uint256 = len(sess.group_h)
+    # per FRI layer, the same for every query: the inverse of the layer's coset shift and
+    # beta^arity (what a shorter height rolls in with); the final layer's shift
+    nl: uint256 = len(sess.arities)
+    lay_cinv: uint256[pd.MAX_LAYERS] = empty(uint256[pd.MAX_LAYERS])
+    lay_roll: uint256[pd.MAX_LAYERS] = empty(uint256[pd.MAX_LAYERS])
+    coset: uint256 = pd.GEN
+    coset_inv: uint256 = ff.GENERATOR_INV
+    for i: uint256 in range(nl, bound=pd.MAX_LAYERS):
+        ar: uint256 = 1 << sess.arities[i]
+        lay_cinv[i] = coset_inv
+        lay_roll[i] = bb.e_pow(sess.betas[i], ar)
+        coset = bb.pow(coset, ar)
+        coset_inv = bb.pow(coset_inv, ar)
     pos: uint256 = 0
     for q: uint256 in range(count, bound=pd.MAX_QUERIES):
         idx: uint256 = sess.indices[q0 + q]
@@ -84,9 +97,12 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
                 full: uint256 = w >> 3
                 for j: uint256 in range(full, bound=128):
                     # eight columns per word: all canonical, then their products
-                    y: uint256 = pd.bswap32x8(extract32(blob, unsafe_add(pos, j << 5), output_type=uint256))
+                    y: uint256 = extract32(blob, unsafe_add(pos, j << 5), output_type=uint256)
+                    y = ((y & pd.MASK_BYTES) << 8) | ((y >> 8) & pd.MASK_BYTES)
+                    y = ((y & pd.MASK_HALVES) << 16) | ((y >> 16) & pd.MASK_HALVES)
                     b: uint256 = j << 3
-                    assert pd.canonical8(y), "non-canonical field element"
+                    assert (unsafe_add(y & pd.EVEN_LANES, pd.LANE_BIAS) | unsafe_add((y >> 32) & pd.EVEN_LANES, pd.LANE_BIAS)) \
+                        & pd.LANE_CARRIES == 0, "non-canonical field element"
                     s02 = unsafe_add(s02, unsafe_add(unsafe_add(unsafe_add(unsafe_mul(y >> 224, c02[b]), unsafe_mul((y >> 192) & pd.M32, c02[unsafe_add(b, 1)])), unsafe_add(unsafe_mul((y >> 160) & pd.M32, c02[unsafe_add(b, 2)]), unsafe_mul((y >> 128) & pd.M32, c02[unsafe_add(b, 3)]))), unsafe_add(unsafe_add(unsafe_mul((y >> 96) & pd.M32, c02[unsafe_add(b, 4)]), unsafe_mul((y >> 64) & pd.M32, c02[unsafe_add(b, 5)])), unsafe_add(unsafe_mul((y >> 32) & pd.M32, c02[unsafe_add(b, 6)]), unsafe_mul(y & pd.M32, c02[unsafe_add(b, 7)])))))
                     s13 = unsafe_add(s13, unsafe_add(unsafe_add(unsafe_add(unsafe_mul(y >> 224, c13[b]), unsafe_mul((y >> 192) & pd.M32, c13[unsafe_add(b, 1)])), unsafe_add(unsafe_mul((y >> 160) & pd.M32, c13[unsafe_add(b, 2)]), unsafe_mul((y >> 128) & pd.M32, c13[unsafe_add(b, 3)]))), unsafe_add(unsafe_add(unsafe_mul((y >> 96) & pd.M32, c13[unsafe_add(b, 4)]), unsafe_mul((y >> 64) & pd.M32, c13[unsafe_add(b, 5)])), unsafe_add(unsafe_mul((y >> 32) & pd.M32, c13[unsafe_add(b, 6)]), unsafe_mul(y & pd.M32, c13[unsafe_add(b, 7)])))))
                 if w & 7 != 0:
@@ -113,12 +129,29 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
                         inj_digests.append(digest)
                     gstart = pos
                 mi += 1
-            sibs: DynArray[bytes32, mmcs.MAX_LEVELS] = []
+            # mmcs.climb, the siblings read in place (leaf level first)
+            node: bytes32 = leaf
+            ri: uint256 = idx >> (sess.log_max - tl)
+            ni: uint256 = len(inj_levels)
+            ji: uint256 = 0
+            nxt: uint256 = max_value(uint256)
+            if ni != 0:
+                nxt = inj_levels[0]
             for k: uint256 in range(tl, bound=mmcs.MAX_LEVELS):
-                sibs.append(extract32(blob, pos + 32 * k))
-            assert mmcs.climb(leaf, idx >> (sess.log_max - tl), sibs, inj_levels, inj_digests) == sess.roots[r], \
-                "a Merkle opening does not match its commitment"
-            pos += 32 * tl
+                if (ri >> k) & 1 != 0:
+                    node = keccak256(concat(extract32(blob, pos), node))
+                else:
+                    node = keccak256(concat(node, extract32(blob, pos)))
+                pos = unsafe_add(pos, 32)
+                if k == nxt:
+                    node = keccak256(concat(node, inj_digests[ji]))
+                    ji = unsafe_add(ji, 1)
+                    nxt = max_value(uint256)
+                    if ji < ni:
+                        nxt = inj_levels[ji]
+                        assert nxt > k, "mmcs: injection levels must ascend"
+            assert ji == ni, "mmcs: injection level out of the path"
+            assert node == sess.roots[r], "a Merkle opening does not match its commitment"
         # the batched DEEP quotient per height: sum_g (acc_g - V_g) / (x_h - z_g), one inversion
         red: uint256[64] = empty(uint256[64])
         red_set: uint256 = 0
@@ -146,41 +179,39 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
             m: uint256 = pd.ext_le(extract32(blob, pos, output_type=uint256))
             leaf: bytes32 = keccak256(slice(blob, pos, 16 + sess.salt))
             pos += 16 + sess.salt
-            msibs: DynArray[bytes32, mmcs.MAX_LEVELS] = []
             for k: uint256 in range(sess.log_max, bound=mmcs.MAX_LEVELS):
-                msibs.append(extract32(blob, pos + 32 * k))
-            assert mmcs.climb(leaf, idx, msibs, [], []) == sess.mask_root, \
-                "the mask opening does not match its commitment"
-            pos += 32 * sess.log_max
+                if (idx >> k) & 1 != 0:
+                    leaf = keccak256(concat(extract32(blob, pos), leaf))
+                else:
+                    leaf = keccak256(concat(leaf, extract32(blob, pos)))
+                pos = unsafe_add(pos, 32)
+            assert leaf == sess.mask_root, "the mask opening does not match its commitment"
             red[sess.log_max] = bb.e_add(red[sess.log_max], m)
         # FRI: every layer's opening and fold, then the final polynomial
         cur: uint256 = red[sess.log_max]
         lh: uint256 = sess.log_max
-        coset: uint256 = pd.GEN
-        coset_inv: uint256 = ff.GENERATOR_INV
         index: uint256 = idx
-        for i: uint256 in range(len(sess.arities), bound=pd.MAX_LAYERS):
+        for i: uint256 in range(nl, bound=pd.MAX_LAYERS):
             k: uint256 = sess.arities[i]
             ar: uint256 = 1 << k
             row: DynArray[uint256, 16] = []
             for j: uint256 in range(ar, bound=16):
                 row.append(pd.ext_le(extract32(blob, pos + 16 * j, output_type=uint256)))
-            leaf: bytes32 = keccak256(slice(blob, pos, 16 * ar + sess.salt))
+            node: bytes32 = keccak256(slice(blob, pos, 16 * ar + sess.salt))
             pos += 16 * ar + sess.salt
-            fsibs: DynArray[bytes32, mmcs.MAX_LEVELS] = []
-            for k2: uint256 in range(lh - k, bound=mmcs.MAX_LEVELS):
-                fsibs.append(extract32(blob, pos + 32 * k2))
-            assert mmcs.climb(leaf, index >> k, fsibs, [], []) == sess.fri_roots[i], \
-                "a FRI layer opening does not match its commitment"
-            pos += 32 * (lh - k)
             assert row[index & (ar - 1)] == cur, "a FRI layer disagrees with the folded value"
             index >>= k
-            cur = ff.fold_row_inv(row, index, lh, k, sess.betas[i], coset_inv)
-            coset = bb.pow(coset, ar)
-            coset_inv = bb.pow(coset_inv, ar)
+            for k2: uint256 in range(lh - k, bound=mmcs.MAX_LEVELS):
+                if (index >> k2) & 1 != 0:
+                    node = keccak256(concat(extract32(blob, pos), node))
+                else:
+                    node = keccak256(concat(node, extract32(blob, pos)))
+                pos = unsafe_add(pos, 32)
+            assert node == sess.fri_roots[i], "a FRI layer opening does not match its commitment"
+            cur = ff.fold_row_inv(row, index, lh, k, sess.betas[i], lay_cinv[i])
             lh -= k
             if lh != sess.log_max and (red_set >> lh) & 1 == 1:
-                cur = bb.e_add(cur, bb.e_mul(red[lh], bb.e_pow(sess.betas[i], ar)))
+                cur = bb.e_add(cur, bb.e_mul(red[lh], lay_roll[i]))
         x: uint256 = ff.domain_point(coset, index, lh)
         assert ff.eval_poly(sess.final_poly, x) == cur, "the final polynomial disagrees with the folded values"
     assert len(blob) == pos + 32, "query data has the wrong length"
