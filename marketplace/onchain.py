@@ -159,8 +159,12 @@ def record_reported(attempt: Attempt) -> int:
     ours = {a.lower() for a in (c.deployment.market, c.deployment.verifier_stark, c.deployment.verifier_queries,
                                 c.deployment.verifier_receipt)}
     count = 0
-    for item in attempt.reported_txs or []:
-        h, what = (item.get("hash", ""), item.get("what", "")) if isinstance(item, dict) else (str(item), "")
+    items = [(item.get("hash", ""), item.get("what", "")) if isinstance(item, dict) else (str(item), "")
+             for item in attempt.reported_txs or []]
+    known = set(ChainTx.objects.filter(tx_hash__in=[h for h, _ in items]).values_list("tx_hash", flat=True))
+    for h, what in items:
+        if h in known:
+            continue
         try:
             tx = c.w3.eth.get_transaction(h)
         except Exception:                   # unknown or malformed hash: ignore it
@@ -280,7 +284,7 @@ def _watch_optimistic(job: Job, attempt: Attempt, view: chainlib.RequestView) ->
     """The watchdog: challenge a proposed claim that the uploaded receipt does not prove.
     Returns why it challenged ("" when it did not)."""
     from settlement.local import JobTerms, ReceiptRejected, check_receipt
-    if attempt.challenged:
+    if attempt.challenged or attempt.verify_seconds is not None:    # challenged, or checked and found true
         return ""
     c = contracts()
     rid = request_id(job)
@@ -300,6 +304,9 @@ def _watch_optimistic(job: Job, attempt: Attempt, view: chainlib.RequestView) ->
         else:
             if _digest_of(job, verdict.claim) != proposed:
                 why = "the posted claim is not the one the uploaded receipt proves"
+            else:                           # true: not checked again at the next sweep
+                Attempt.objects.filter(pk=attempt.pk).update(verify_seconds=verdict.seconds)
+                attempt.verify_seconds = verdict.seconds
     if not why:
         return ""
     me = account()
