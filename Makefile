@@ -9,7 +9,7 @@ APT_PACKAGES := gcc-mipsel-linux-gnu qemu-user csmith libcsmith-dev chromium
 # first `make test` or `make run` warms the cache that later `zkmips` commands use.
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup apt venv node guests test test-all run bench clean
+.PHONY: setup apt venv node guests test test-all run bench clean ecg-model
 
 setup: apt venv node
 
@@ -53,6 +53,17 @@ node:
 
 guests: apt
 	$(MAKE) -s -C guests
+
+# The clinic's ECG classifier (docs/clinic-model.md): simulates the ECGs (neurokit2), trains
+# and quantises the model, and writes guests/ecg/model/ and guests/ecg/samples/; seeded, so a
+# rerun writes the same files. Its packages (the `ecg` extra) only this target installs.
+ECG_STAMP := $(VENV)/.installed-ecg
+$(ECG_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[ecg]'
+	@touch $(ECG_STAMP)
+
+ecg-model: $(ECG_STAMP)
+	$(PY) guests/ecg/train.py
 
 # Tests marked `serial` restart RabbitMQ: they run alone, after the others.
 test: setup guests
