@@ -129,6 +129,8 @@ class JobTermsOut(Schema):
     #: for chain-settled jobs: the chain id, contract addresses, proving preset, credit rate
     #: and the job's request id; null for local settlement
     chain: Optional[dict] = None
+    #: a clinic job: the registered model ({name, commitment}) whose provider alone proves it
+    model: Optional[dict] = None
 
 
 class ChainTxOut(Schema):
@@ -167,11 +169,6 @@ class OfferOut(JobTermsOut):
     price: int
 
 
-class LockIn(Schema):
-    #: chain-settled jobs: the address that locked the job's request on chain
-    chain_address: str = ""
-
-
 class LockOut(Schema):
     job_id: str
     price: int
@@ -186,6 +183,20 @@ class InputsOut(Schema):
     private_input_b64: str
     max_cycles: int
     lock_expires_at: str
+    #: a clinic job: compose the private input from these weights and the ECG (ecg_format.private_input)
+    model_commitment: Optional[str] = None
+
+
+class ModelOut(Schema):
+    name: str
+    provider: str
+    commitment: str
+    image_id: str
+    program: str
+    classes: list[str]
+    report: dict
+    cycles: Optional[int]
+    created: str
 
 
 class ProgressIn(Schema):
@@ -225,7 +236,8 @@ def job_out(job: Job) -> dict:
         "expected_cycles": job.expected_cycles, "price_min": job.price_min, "price_max": job.price_max,
         "price_now": services.current_price(job), "ramp_seconds": job.ramp_seconds, "stake": job.stake,
         "lock_timeout_seconds": job.lock_timeout_seconds, "deadline": job.deadline.isoformat(),
-        "settlement": job.settlement, "operator": job.operator.name if job.operator else None,
+        "settlement": job.settlement, "model": services.model_fields(job),
+        "operator": job.operator.name if job.operator else None,
         "lock_price": job.lock_price,
         "lock_expires_at": job.lock_expires_at.isoformat() if job.lock_expires_at else None,
         "progress": {"stage": attempt.stage, "done": attempt.done, "total": attempt.total} if attempt else None,
@@ -313,10 +325,17 @@ def submit_job(request, image_id: str = Form(None), program: UploadedFile = File
                max_cycles: int = Form(limits.DEFAULT_MAX_CYCLES), price_min: Optional[int] = Form(None),
                price_max: Optional[int] = Form(None), ramp_seconds: int = Form(60),
                lock_timeout_seconds: int = Form(600), deadline_seconds: int = Form(3600),
-               stake: Optional[int] = Form(None), settlement: Literal["local", "onchain", "optimistic"] = Form("local")):
+               stake: Optional[int] = Form(None), settlement: Literal["local", "onchain", "optimistic"] = Form("local"),
+               model: Optional[str] = Form(None)):
     """Post a job: name an uploaded program by ``image_id`` or upload it here. Its maximum
-    price is escrowed from your balance (402 when it is too low)."""
-    if program is not None:
+    price is escrowed from your balance (402 when it is too low). With ``model`` (a registered
+    model's name) the job is a diagnosis: the private input is the ECG, the program the
+    model's (by default), and the model's provider supplies the weights."""
+    from marketplace.clinic import registry
+    ml = registry.get_model(model) if model else None
+    if program is None and not image_id and ml is not None:
+        prog = ml.program
+    elif program is not None:
         prog = services.upload_program(request.user, _read(program, limits.MAX_ELF_BYTES, "program"),
                                        program.name or "program")
         if image_id and image_id.lower() != prog.image_id:
@@ -331,7 +350,7 @@ def submit_job(request, image_id: str = Form(None), program: UploadedFile = File
         max_cycles=max_cycles, price_min=price_min, price_max=price_max, ramp_seconds=ramp_seconds,
         lock_timeout_seconds=lock_timeout_seconds, deadline_seconds=deadline_seconds, stake=stake,
         settlement=settlement)
-    job = services.submit_job(request.user, prog, req)
+    job = services.submit_job(request.user, prog, req, model=ml)
     return Status(201, job_out(services.get_job(job.pk)))
 
 
@@ -393,10 +412,10 @@ def offers(request):
 
 @api.post("/jobs/{job_id}/lock", response={200: LockOut, 402: Error, 403: Error, 404: Error, 409: Error, 400: Error, 401: Error, 429: Error},
           tags=["operators"])
-def lock(request, job_id: str, body: Optional[LockIn] = None):
+def lock(request, job_id: str, chain_address: str = Form("")):
     """Lock an open job at its current price, staking its stake from your collateral. A job
     settled on chain is locked on chain first (stake there); send the address that did."""
-    attempt = services.lock_job(_operator(request), job_id, body.chain_address if body else "")
+    attempt = services.lock_job(_operator(request), job_id, chain_address)
     job = attempt.job
     return {"job_id": str(job.pk), "price": attempt.price, "stake": attempt.stake,
             "lock_expires_at": job.lock_expires_at.isoformat()}
@@ -410,7 +429,7 @@ def inputs(request, job_id: str):
     return {"image_id": got.image_id, "program_b64": base64.b64encode(got.elf).decode(),
             "input_b64": base64.b64encode(got.public_input).decode(),
             "private_input_b64": base64.b64encode(got.private_input).decode(), "max_cycles": got.max_cycles,
-            "lock_expires_at": got.lock_expires_at}
+            "lock_expires_at": got.lock_expires_at, "model_commitment": got.model_commitment}
 
 
 @api.post("/jobs/{job_id}/progress", response={204: None, 403: Error, 404: Error, 409: Error, 400: Error, 401: Error, 429: Error},
@@ -451,6 +470,56 @@ def report_transactions(request, job_id: str, body: list[TransactionIn]):
     you answered): the marketplace reads each back from the chain before showing it."""
     new = services.report_transactions(_operator(request), job_id, [t.dict() for t in body])
     return {"recorded": new}
+
+
+# ---------------------------------------------------------------- the clinic's model registry
+
+
+@api.post("/models", response={201: ModelOut, 400: Error, 403: Error, 404: Error, 409: Error, 413: Error, 401: Error, 429: Error},
+          tags=["models"])
+def register_model(request, name: str = Form(...), commitment: str = Form(...), image_id: str = Form(None),
+                   program: UploadedFile = File(None), report: str = Form("{}"), classes: str = Form(""),
+                   cycles: Optional[int] = Form(None)):
+    """Register your ML model (operators only): its name, the SHA-256 of its weights (computed
+    by you: the weights never come here), its classifier program (``image_id`` of an uploaded
+    one, or the ELF), the accuracy report (JSON object), optionally the class names (JSON list)
+    and the cycles of one inference (prices its jobs: the marketplace cannot dry-run without
+    the weights)."""
+    import json
+
+    from marketplace.clinic import registry
+    provider = _operator(request)
+    if program is not None:
+        prog = services.upload_program(request.user, _read(program, limits.MAX_ELF_BYTES, "program"),
+                                       program.name or "classifier")
+        if image_id and image_id.lower() != prog.image_id:
+            raise MarketError("the uploaded program's image id differs from image_id")
+    elif image_id:
+        prog = services.get_program(image_id)
+    else:
+        raise MarketError("name the classifier by image_id or upload it")
+    try:
+        report_obj = json.loads(report or "{}")
+        class_list = json.loads(classes) if classes else None
+    except ValueError:
+        raise MarketError("report must be a JSON object and classes a JSON list") from None
+    if class_list is not None and not isinstance(class_list, list):
+        raise MarketError("classes must be a JSON list of names")
+    ml = registry.register_model(provider, name, commitment, prog, report_obj, class_list, cycles)
+    return Status(201, registry.model_view(registry.get_model(ml.name)))
+
+
+@api.get("/models", response={200: list[ModelOut], 400: Error, 401: Error, 429: Error}, tags=["models"])
+def list_models(request):
+    """Every registered model: provider, commitment, classifier, accuracy report."""
+    from marketplace.clinic import registry
+    return [registry.model_view(m) for m in registry.list_models()]
+
+
+@api.get("/models/{name}", response={200: ModelOut, 404: Error, 400: Error, 401: Error, 429: Error}, tags=["models"])
+def get_model(request, name: str):
+    from marketplace.clinic import registry
+    return registry.model_view(registry.get_model(name))
 
 
 # ---------------------------------------------------------------- anyone

@@ -88,6 +88,35 @@ class MarketClient:
         data = {k: str(v) for k, v in fields.items() if v is not None}
         return self._request("POST", "/jobs", files=files, data=data)
 
+    def submit_diagnosis(self, model: str, ecg: bytes, **fields: Any) -> dict:
+        """A job of a registered model on ``ecg`` (its private input); the provider supplies the weights."""
+        data = {k: str(v) for k, v in fields.items() if v is not None}
+        return self._request("POST", "/jobs", files={"private_input": ("ecg", ecg)}, data={**data, "model": model})
+
+    # ------------------------------------------------------------ the clinic's model registry
+    def register_model(self, name: str, commitment: str, *, elf: bytes | None = None, image_id: str | None = None,
+                       report: dict | None = None, classes: list[str] | None = None,
+                       cycles: int | None = None) -> dict:
+        """Register a model by the commitment (SHA-256) of its weights: the weights are not sent."""
+        import json
+        data = {"name": name, "commitment": commitment, "report": json.dumps(report or {})}
+        if image_id:
+            data["image_id"] = image_id
+        if classes:
+            data["classes"] = json.dumps(list(classes))
+        if cycles is not None:
+            data["cycles"] = str(cycles)
+        if elf is None:
+            return self._request("POST", "/models", data=data)
+        return self._request("POST", "/models", data=data, files={"program": ("classifier.elf", elf)})
+
+    def models(self) -> list[dict]:
+        return self._request("GET", "/models")
+
+    def model(self, name: str) -> dict:
+        from urllib.parse import quote
+        return self._request("GET", f"/models/{quote(name, safe='')}")
+
     def job(self, job_id: str) -> dict:
         return self._request("GET", f"/jobs/{job_id}")
 
@@ -122,7 +151,7 @@ class MarketClient:
 
     def lock(self, job_id: str, chain_address: str = "") -> dict:
         if chain_address:
-            return self._request("POST", f"/jobs/{job_id}/lock", json={"chain_address": chain_address})
+            return self._request("POST", f"/jobs/{job_id}/lock", data={"chain_address": chain_address})
         return self._request("POST", f"/jobs/{job_id}/lock")
 
     def inputs(self, job_id: str) -> dict:

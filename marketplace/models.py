@@ -74,6 +74,31 @@ class Program(models.Model):
         return f"{self.name} ({self.image_id[:12]})"
 
 
+class MLModel(models.Model):
+    """A registered ML model (the clinic, docs/clinic.md): its provider proves inferences with
+    the classifier ``program``, whose journal names the weights by ``commitment`` (SHA-256).
+    The weights themselves never reach the marketplace; the commitment is how a doctor knows
+    that the published model, and no other, produced a diagnosis."""
+    name = models.CharField(max_length=80, unique=True)
+    provider = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="ml_models")
+    commitment = models.CharField(max_length=64)            # SHA-256 of the weights, hex
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="ml_models")
+    classes = models.JSONField(default=list)
+    report = models.JSONField(default=dict, blank=True)     # the provider's accuracy report
+    cycles = models.PositiveBigIntegerField(null=True, blank=True)  # the provider's measure: prices jobs
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    @property
+    def image_id(self) -> str:
+        return self.program.image_id
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.commitment[:12]})"
+
+
 class Job(models.Model):
     """A request to prove one run of a program, paid from the client's escrow."""
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -93,6 +118,8 @@ class Job(models.Model):
     lock_timeout_seconds = models.PositiveIntegerField()
     deadline = models.DateTimeField()
     settlement = models.CharField(max_length=16, choices=SETTLEMENT_MODES, default="local")
+    # a clinic job: the provider of this model supplies the weights (the private input is the ECG)
+    model = models.ForeignKey(MLModel, null=True, blank=True, on_delete=models.PROTECT, related_name="jobs")
     state = models.CharField(max_length=16, choices=STATE_CHOICES, default=JobState.SUBMITTED.value, db_index=True)
     # the current holder (set while locked, proving or verifying)
     operator = models.ForeignKey(Operator, null=True, blank=True, on_delete=models.PROTECT, related_name="held_jobs")

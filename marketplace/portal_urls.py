@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from marketplace import views
+from marketplace.clinic import views as clinic_views
 
 urlpatterns = [
     path("", views.market, name="market"),
@@ -23,4 +24,7 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/receipt/", views.job_receipt, name="job_receipt"),
     path("verify/", views.verify, name="verify"),
     path("operator/", views.operator, name="operator"),
+    path("clinic/", clinic_views.clinic, name="clinic"),
+    path("clinic/diagnosis/<uuid:job_id>/", clinic_views.diagnosis, name="clinic_diagnosis"),
+    path("clinic/check/", clinic_views.check, name="clinic_check"),
 ]

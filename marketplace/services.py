@@ -24,7 +24,7 @@ from django.utils import timezone
 import vm
 from marketplace import ledger, limits, pricing
 from marketplace.errors import Conflict, Forbidden, MarketError, NotFound, PaymentRequired, TooLarge
-from marketplace.models import CHAIN_MODES, Attempt, Job, JobEvent, Operator, Program, Transfer
+from marketplace.models import CHAIN_MODES, Attempt, Job, JobEvent, MLModel, Operator, Program, Transfer
 from marketplace.states import HELD, JobState, check_transition
 from prover.keccak import keccak256
 
@@ -187,11 +187,33 @@ def estimates(cycles: int) -> dict[str, dict[str, int]]:
                                    wei_per_credit=WEI_PER_CREDIT) for mode in settlement_modes()}
 
 
-def submit_job(client, program: Program, req: JobRequest) -> Job:
+def _model_run(program: Program, model: MLModel, req: JobRequest) -> DryRun:
+    """A clinic job cannot be dry-run here: the weights are the provider's alone. The private
+    input must be an ECG, the program the model's; its cycles are the provider's measure."""
+    from marketplace.clinic import ecg_format
+    if program.pk != model.program_id:
+        raise MarketError(f"model {model.name} runs program {model.program.image_id[:16]}…, not this one")
+    if req.settlement != "local":
+        raise MarketError("a model's jobs settle locally (their journal is checked against the registry)")
+    try:
+        ecg_format.decode_ecg(req.private_input or b"")
+    except ecg_format.FormatError as e:
+        raise MarketError(f"the private input is not an ECG: {e}") from None
+    cycles = model.cycles or req.max_cycles
+    if cycles > req.max_cycles:
+        raise MarketError(f"model {model.name} takes about {cycles:,} cycles, over max cycles {req.max_cycles:,}")
+    return DryRun(cycles, 0, b"")
+
+
+def submit_job(client, program: Program, req: JobRequest, model: MLModel | None = None) -> Job:
     """Dry-run the job, escrow its maximum price from the client and record it (state
-    submitted); its offer is published once the transaction commits."""
+    submitted); its offer is published once the transaction commits. A job of a registered
+    ``model`` is not dry-run (see _model_run) and only the model's provider may lock it."""
     _check_request(req)
-    run = dry_run(program, req.public_input, req.private_input or b"", req.max_cycles)
+    if model is not None:
+        run = _model_run(program, model, req)
+    else:
+        run = dry_run(program, req.public_input, req.private_input or b"", req.max_cycles)
     if req.settlement in CHAIN_MODES:
         _check_chain_io(req.public_input, run.journal)
     estimate = estimates(run.cycles)[req.settlement]
@@ -211,14 +233,14 @@ def submit_job(client, program: Program, req: JobRequest) -> Job:
             private_input_size=len(req.private_input or b""), max_cycles=req.max_cycles,
             expected_cycles=run.cycles, price_min=price_min, price_max=price_max, ramp_seconds=req.ramp_seconds,
             auction_start=now, stake=stake, lock_timeout_seconds=req.lock_timeout_seconds,
-            deadline=now + timedelta(seconds=req.deadline_seconds), settlement=req.settlement)
+            deadline=now + timedelta(seconds=req.deadline_seconds), settlement=req.settlement, model=model)
         try:
             ledger.transfer(ledger.client_account(client), ledger.escrow_account(job), price_max, Transfer.ESCROW,
                             job=job, memo="maximum price escrowed")
         except ledger.InsufficientFunds as e:
             raise PaymentRequired(str(e)) from None
-        JobEvent.objects.create(job=job, to_state=S.SUBMITTED.value,
-                                note=f"{run.cycles:,} cycles in the dry run; {price_max:,} credits escrowed")
+        how = f"about {run.cycles:,} cycles (model {model.name})" if model else f"{run.cycles:,} cycles in the dry run"
+        JobEvent.objects.create(job=job, to_state=S.SUBMITTED.value, note=f"{how}; {price_max:,} credits escrowed")
         transaction.on_commit(lambda: publish_offer(job.pk))
     return job
 
@@ -267,8 +289,15 @@ def offer_of(job: Job) -> dict:
         "expected_cycles": job.expected_cycles, "price_min": job.price_min, "price_max": job.price_max,
         "auction_start": job.auction_start.isoformat(), "ramp_seconds": job.ramp_seconds, "stake": job.stake,
         "lock_timeout_seconds": job.lock_timeout_seconds, "deadline": job.deadline.isoformat(),
-        "settlement": job.settlement, "state": job.state, "chain": chain_fields(job),
+        "settlement": job.settlement, "state": job.state, "chain": chain_fields(job), "model": model_fields(job),
     }
+
+
+def model_fields(job: Job) -> dict | None:
+    """The registered model whose weights a clinic job needs (only its provider holds them)."""
+    if job.model_id is None:
+        return None
+    return {"name": job.model.name, "commitment": job.model.commitment}
 
 
 def chain_fields(job: Job) -> dict | None:
@@ -365,6 +394,9 @@ def lock_job(operator: Operator, job_id, chain_address: str = "") -> Attempt:
             raise Conflict(f"job {job.pk} is {job.state}, not open")
         if now >= job.deadline:
             raise Conflict(f"job {job.pk} is past its deadline")
+        if job.model_id is not None:
+            from marketplace.clinic.registry import check_provider
+            check_provider(job.model, operator)
         if chain_lock is not None:
             price, stake, expires = chain_lock.price, chain_lock.stake, chain_lock.expires
             where = f" on chain as {chain_address}"
@@ -418,6 +450,7 @@ class JobInputs:
     private_input: bytes
     max_cycles: int
     lock_expires_at: str
+    model_commitment: str | None = None     # a clinic job: compose these weights with the ECG
 
 
 def fetch_inputs(operator: Operator, job_id) -> JobInputs:
@@ -432,7 +465,8 @@ def fetch_inputs(operator: Operator, job_id) -> JobInputs:
             _move(job, S.PROVING, f"{operator.name} fetched the inputs")
         private = b"" if job.private_input_encrypted is None else _fernet().decrypt(bytes(job.private_input_encrypted))
         return JobInputs(job.program.image_id, bytes(job.program.elf), bytes(job.public_input), private,
-                         job.max_cycles, job.lock_expires_at.isoformat())
+                         job.max_cycles, job.lock_expires_at.isoformat(),
+                         job.model.commitment if job.model_id is not None else None)
 
 
 def report_progress(operator: Operator, job_id, stage: str, done: int, total: int) -> None:
@@ -502,7 +536,7 @@ def settle(attempt_id: int) -> str:
     """Verify a submitted receipt and pay or slash; idempotent (a settled attempt is left alone).
     Returns the attempt's final state."""
     from settlement.local import JobTerms, ReceiptRejected, check_receipt
-    attempt = Attempt.objects.select_related("job", "job__program").filter(pk=attempt_id).first()
+    attempt = Attempt.objects.select_related("job", "job__program", "job__model").filter(pk=attempt_id).first()
     if attempt is None or attempt.state != Attempt.SUBMITTED:
         return attempt.state if attempt else "missing"
     if attempt.job.settlement in CHAIN_MODES:
@@ -514,6 +548,9 @@ def settle(attempt_id: int) -> str:
         verdict = check_receipt(bytes(attempt.receipt), terms, allow_insecure=settings.ALLOW_INSECURE_RECEIPTS)
     except ReceiptRejected as e:
         reason = str(e)
+    if verdict is not None and job.model_id is not None:
+        reason = _model_problem(job, verdict.claim.journal) or ""
+        verdict = None if reason else verdict
     with transaction.atomic():
         job = _locked_job(job.pk)
         attempt = Attempt.objects.select_for_update().get(pk=attempt_id)
@@ -525,6 +562,15 @@ def settle(attempt_id: int) -> str:
         else:
             _reject(job, attempt, reason)
         return attempt.state
+
+
+def _model_problem(job: Job, journal: bytes) -> str | None:
+    """Why a verified receipt of a clinic job does not settle it: its journal must name the
+    registered model's commitment and the SHA-256 of the job's ECG (the image id, already
+    checked, is the model's program)."""
+    from marketplace.clinic.check import journal_problem
+    ecg = _fernet().decrypt(bytes(job.private_input_encrypted)) if job.private_input_encrypted is not None else b""
+    return journal_problem(journal, job.model.commitment, ecg)
 
 
 def settle_on_chain(attempt: Attempt) -> str:

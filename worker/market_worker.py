@@ -12,6 +12,10 @@ offer queue, and each takes an offer only when it is idle.
 Offers are hints: the worker checks each against its own limits (stake it can afford,
 price, cycles, deadline) and locks over the API; a lost race is a 409 and nothing more.
 When the broker does not answer, it falls back to polling the API's /offers.
+
+A model provider's worker also holds its models' weights (``models``: commitment -> weights,
+``--model PATH``): it takes only the clinic jobs of models it holds, and composes each job's
+private input from the weights and the client's ECG itself, so the weights never leave it.
 """
 
 from __future__ import annotations
@@ -75,6 +79,7 @@ class MarketWorker:
     on_event: Callable[[str], None] = lambda message: log.info("%s", message)
     show_progress: bool = False
     chain: Any = None                        # a worker.chain_prover.ChainProver: takes chain-settled jobs
+    models: dict[str, bytes] = field(default_factory=dict)  # commitment hex -> weights (clinic jobs)
 
     def __post_init__(self) -> None:
         self.account = self.client.account()
@@ -99,6 +104,9 @@ class MarketWorker:
             return "private input too large"
         if offer["price_max"] < self.policy.min_price:
             return f"pays at most {offer['price_max']:,}, below our {self.policy.min_price:,}"
+        model = offer.get("model")
+        if model and model.get("commitment") not in self.models:
+            return f"needs the weights of model {model.get('name')}, which this worker does not hold"
         if offer.get("settlement", "local") != "local":
             if self.chain is None:
                 return f"settled {offer['settlement']} and this worker has no chain account (--chain)"
@@ -183,6 +191,13 @@ class MarketWorker:
         from prover.zkmips.receipt import params_of
         from prover.zkmips.segment_receipt import prove_segmented
         inputs = self.client.inputs(job_id)
+        private = inputs["private_input"]
+        if inputs.get("model_commitment"):      # a clinic job: our weights, the client's ECG
+            from marketplace.clinic import ecg_format
+            weights = self.models.get(inputs["model_commitment"])
+            if weights is None:
+                raise ValueError(f"job {job_id} needs weights {inputs['model_commitment'][:16]}… we do not hold")
+            private = ecg_format.private_input(weights, private)
         last = [0.0]
         bar = None
         if self.show_progress:
@@ -203,7 +218,7 @@ class MarketWorker:
                     log.warning("progress of job %s not reported: %s", job_id, e)
 
         try:
-            receipt = prove_segmented(inputs["program"], inputs["input"], inputs["private_input"],
+            receipt = prove_segmented(inputs["program"], inputs["input"], private,
                                       params=params_of(preset, allow_insecure=False) if preset else DEFAULT,
                                       max_cycles=inputs["max_cycles"], runner=self._get_runner(), progress=progress)
         finally:
@@ -291,6 +306,36 @@ class MarketWorker:
         if self._runner is not None:
             self._runner.close()
             self._runner = None
+
+
+def load_models(paths: list[str]) -> dict[str, bytes]:
+    """Weights files by their commitment (SHA-256, hex), each checked by ecg_format.check_weights."""
+    from marketplace.clinic import ecg_format
+    models: dict[str, bytes] = {}
+    for path in paths:
+        with open(path, "rb") as f:
+            weights = f.read()
+        try:
+            ecg_format.check_weights(weights)
+        except ecg_format.FormatError as e:
+            raise ValueError(f"{path}: not a model's weights: {e}") from None
+        models[ecg_format.weights_commitment(weights).hex()] = weights
+    return models
+
+
+def unregistered(client: MarketClient, operator: str, models: dict[str, bytes]) -> list[str]:
+    """One line per held model the registry does not list as this operator's (its jobs would
+    never be offered to us, or would be another provider's)."""
+    registry = client.models()
+    problems = []
+    for commitment in models:
+        entries = [m for m in registry if m["commitment"] == commitment]
+        if not entries:
+            problems.append(f"weights {commitment[:16]}… are not registered (zkmips model register)")
+        elif not any(m["provider"] == operator for m in entries):
+            problems.append(f"weights {commitment[:16]}… are registered as {entries[0]['name']} by "
+                            f"{entries[0]['provider']}, not by {operator}")
+    return problems
 
 
 def describe(outcomes: list[JobOutcome]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""`zkmips job …` (a client of the marketplace) and `zkmips worker start` (an operator's worker).
+"""`zkmips job …` (a client of the marketplace), `zkmips worker start` (an operator's worker) and
+`zkmips model register/list` (the clinic's model registry: docs/clinic.md).
 
 The marketplace's URL and the API token come from --market/--token or the environment
 (ZKMIPS_MARKET, ZKMIPS_TOKEN), so that a token need not appear in the shell history.
@@ -141,13 +142,23 @@ def cmd_worker_start(args: argparse.Namespace) -> int:
     if chain_url:
         from worker.chain_prover import ChainProver
         chain_prover = ChainProver(chain_url, args.chain_account or os.environ.get("ZKMIPS_WORKER_CHAIN_ACCOUNT"))
+    from worker.market_worker import load_models, unregistered
+    try:
+        held = load_models(args.model or [])
+    except (OSError, ValueError) as e:
+        raise CliError(str(e).splitlines()[0]) from None
     worker = _api(lambda: MarketWorker(client, broker, Policy(min_price=args.min_price, max_cycles=args.max_cycles),
                                        prove_processes=args.workers, distributed_broker=args.distributed_broker,
-                                       chain=chain_prover,
+                                       chain=chain_prover, models=held,
                                        show_progress=not args.quiet,
                                        on_event=lambda m: print(f"zkmips worker: {m}", file=sys.stderr, flush=True)))
     print(f"zkmips worker: operator {worker.operator} on {client.url}; offers from "
           f"{'the API only' if broker is None else broker.split('@')[-1]}", file=sys.stderr, flush=True)
+    if held:
+        print(f"zkmips worker: holding the weights of {len(held)} model(s): "
+              f"{', '.join(c[:16] + '…' for c in held)}", file=sys.stderr, flush=True)
+        for problem in _api(lambda: unregistered(client, worker.operator, held)):
+            print(f"zkmips worker: warning: {problem}", file=sys.stderr, flush=True)
     worker.run(max_jobs=args.jobs)
     return 0
 
@@ -215,7 +226,64 @@ def add_worker_start_parser(worker_sub) -> None:
                                                   "optimistic); default $ZKMIPS_WORKER_CHAIN_URL; none: local only")
     p.add_argument("--chain-account", metavar="ADDRESS", help="our address on that node (default: its second "
                                                               "account; the first is the marketplace's on a dev node)")
+    p.add_argument("--model", action="append", metavar="PATH",
+                   help="weights of a model you registered (repeatable): take its clinic jobs; the weights "
+                        "never leave this worker")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("--loglevel", default="WARNING", type=str.upper,
                    choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
     p.set_defaults(func=cmd_worker_start)
+
+
+# ---------------------------------------------------------------- the clinic's model registry
+
+def cmd_model_register(args: argparse.Namespace) -> int:
+    """Register a model by the commitment of its weights, computed here: the weights stay here."""
+    from marketplace.clinic.provider import commitment_of, measure_cycles
+    weights = read_file(args.weights, "weights")
+    elf = read_file(args.program, "program")
+    try:
+        commitment = commitment_of(weights)
+        report = json.loads(read_file(args.report, "report")) if args.report else {}
+    except ValueError as e:
+        raise CliError(f"{str(e).splitlines()[0]}") from None
+    try:
+        cycles = measure_cycles(elf, weights)
+    except Exception as e:          # noqa: BLE001 - the registry prices with max cycles instead
+        print(f"zkmips: warning: cycles not measured ({str(e).splitlines()[0]})", file=sys.stderr)
+        cycles = None
+    client = _client(args)
+    model = _api(lambda: client.register_model(args.name, commitment, elf=elf, report=report, cycles=cycles))
+    print(json.dumps(model) if args.json else
+          f"model {model['name']}: commitment {model['commitment']}, classifier {model['image_id']}"
+          + (f", {model['cycles']:,} cycles an inference" if model.get("cycles") else ""))
+    return 0
+
+
+def cmd_model_list(args: argparse.Namespace) -> int:
+    models = _api(lambda: _client(args).models())
+    if args.json:
+        print(json.dumps(models))
+        return 0
+    for m in models:
+        print(f"{m['name']}\t{m['provider']}\t{m['commitment']}\t{m['image_id'][:16]}…")
+    if not models:
+        print("no models registered", file=sys.stderr)
+    return 0
+
+
+def add_model_parser(sub) -> None:
+    p = sub.add_parser("model", help="the clinic's model registry: register your model's weights commitment")
+    model_sub = p.add_subparsers(dest="model_command", required=True)
+    p = model_sub.add_parser("register", help="register a model by the SHA-256 of its weights (not sent)")
+    p.add_argument("name", help="the model's name in the registry")
+    p.add_argument("--weights", required=True, metavar="PATH", help="the weights: only their commitment is sent")
+    p.add_argument("--program", required=True, metavar="ELF", help="the classifier guest (e.g. guests/build/ecg-O2.elf)")
+    p.add_argument("--report", metavar="JSON", help="the accuracy report shown to clinics")
+    p.add_argument("--json", action="store_true")
+    _market_args(p)
+    p.set_defaults(func=cmd_model_register)
+    p = model_sub.add_parser("list", help="registered models: name, provider, commitment, classifier")
+    p.add_argument("--json", action="store_true")
+    _market_args(p)
+    p.set_defaults(func=cmd_model_list)

@@ -2,7 +2,8 @@
 
 Creates, or finds again, a client ``demo`` and an operator ``demo-operator`` with credits
 (the client's balance, the operator's free collateral) and API tokens, and writes them to
-var/demo.json. Idempotent: a restart reuses the accounts, passwords and tokens recorded
+var/demo.json. The demo operator also provides the clinic's demo model (marketplace.clinic.demo)
+when the ECG guest and its weights exist. Idempotent: a restart reuses the accounts, passwords and tokens recorded
 there while they still work (a new database gets new ones) and only tops credits up.
 
 With ``--env-file FILE`` it also chooses the broker (marketplace.management.stack) and
@@ -43,13 +44,20 @@ class Command(BaseCommand):
                                         credits=credits)
         demo = {"url": url, "file": out, "client": client, "operator": operator,
                 "submit": stack.submit_line(url, client["token"])}
+        from django.contrib.auth import get_user_model
+
+        from marketplace.clinic import demo as clinic_demo
+        model = clinic_demo.ensure_demo_model(get_user_model().objects.get(username=stack.DEMO_OPERATOR))
+        if model:
+            demo["model"] = {"name": model["name"], "commitment": model["commitment"]}
         if env_file:
             broker = stack.choose_broker()
             demo["broker"] = {"url": broker.url, "shown": broker.shown, "kind": broker.kind, "why": broker.why}
             port = url.rsplit(":", 1)[-1] if url.rsplit(":", 1)[-1].isdigit() else "8000"
             values = {"PORT": port, "ZKMIPS_BROKER_URL": broker.url, "ZKMIPS_MARKET": url,
                       "ZKMIPS_DEMO_OPERATOR_TOKEN": operator["token"],
-                      "ZKMIPS_WORKER_OFFERS": " ".join(broker.worker_args), **stack.chain_env()}
+                      "ZKMIPS_WORKER_OFFERS": " ".join(broker.worker_args),
+                      "ZKMIPS_WORKER_MODELS": clinic_demo.worker_args() if model else "", **stack.chain_env()}
             if broker.kind == "filesystem":
                 from marketplace.offers import transport_options
                 values["ZKMIPS_BROKER_DIR"] = os.path.dirname(transport_options("filesystem://")["control_folder"])
@@ -70,6 +78,9 @@ class Command(BaseCommand):
             topped = who.get("topped_up") or {}
             topped = f" (topped up: {', '.join(f'{k} +{v:,}' for k, v in topped.items())})" if topped else ""
             self.stdout.write(f"demo account {who['username']}: balance {who['balance']:,}{extra} credits{topped}")
+        if model:
+            self.stdout.write(f"clinic: model {model['name']} of {stack.DEMO_OPERATOR} "
+                              f"(weights {model['commitment'][:16]}…)")
         if "broker" in demo:
             self.stdout.write(f"broker: {demo['broker']['shown']} - {demo['broker']['why']}")
         self.stdout.write(f"accounts and API tokens in {out}")
