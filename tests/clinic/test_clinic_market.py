@@ -140,6 +140,7 @@ def test_an_honest_diagnosis_settles_and_pays(market, model):
     assert ecg_format.decode_journal(bytes(job.journal)) == ecg_format.infer(weights(), sample(0))
 
 
+@pytest.mark.slow
 def test_settlement_rejects_a_diagnosis_by_other_weights(market, model):
     job = _clinic_job(market, model, sample(0))
     attempt = _settle(market, job, diagnosis_receipt(swapped_weights(), sample(0)))
@@ -149,6 +150,7 @@ def test_settlement_rejects_a_diagnosis_by_other_weights(market, model):
     assert job.state == "open" and job.rejections == 1
 
 
+@pytest.mark.slow
 def test_settlement_rejects_a_diagnosis_of_another_ecg(market, model):
     job = _clinic_job(market, model, sample(1))
     attempt = _settle(market, job, diagnosis_receipt(weights(), sample(0)))
@@ -162,6 +164,7 @@ def _answers(result) -> dict[str, bool]:
     return {c.key: c.ok for c in result.checks}
 
 
+@pytest.mark.slow
 def test_the_doctors_check(market, model):
     honest = diagnosis_receipt(weights(), sample(0))
     result = check_diagnosis(honest, sample(0), model)

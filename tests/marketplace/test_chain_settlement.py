@@ -201,6 +201,7 @@ def test_optimistic_claim_unchallenged_is_paid_after_the_window(on_chain, progra
     assert ledger.audit() == []
 
 
+@pytest.mark.slow
 def test_a_false_optimistic_claim_is_challenged_and_the_challenger_wins(on_chain, program, receipt, prover,
                                                                          anvil_url):
     market = on_chain
@@ -230,6 +231,7 @@ def test_a_false_optimistic_claim_is_challenged_and_the_challenger_wins(on_chain
     assert ledger.audit() == []
 
 
+@pytest.mark.slow
 def test_a_true_optimistic_claim_challenged_by_anyone_is_proven_and_paid(on_chain, program, receipt, prover,
                                                                          anvil_url):
     market = on_chain
@@ -280,6 +282,7 @@ def eager_settlement():
     app.conf.task_always_eager = before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["onchain", "optimistic"])
 def test_a_worker_takes_and_settles_a_chain_job_over_the_api(mode, live_server, transactional_db, settings, anvil_url,
                                                              chain_var, receipt, eager_settlement, monkeypatch):
