@@ -131,6 +131,7 @@ def test_workers_without_the_weights_refuse_the_offer(market, model):
 
 # ---------------------------------------------------------------- settlement
 
+@pytest.mark.slow
 def test_an_honest_diagnosis_settles_and_pays(market, model):
     job = _clinic_job(market, model, sample(0))
     attempt = _settle(market, job, diagnosis_receipt(weights(), sample(0)))
@@ -204,6 +205,7 @@ def _shares_a_window(secret: bytes, data: bytes, width: int = 16) -> bool:
     return False
 
 
+@pytest.mark.slow
 def test_the_receipt_reveals_neither_the_weights_nor_the_ecg():
     receipt = diagnosis_receipt(weights(), sample(0))
     assert _shares_a_window(b"x" * 8 + sample(0)[:40], b"..." + sample(0)[:40])  # the search finds what is there

@@ -130,6 +130,7 @@ def test_onchain_job_is_paid_only_after_the_verifier_contract_accepts(on_chain, 
     assert services.settle(attempt.pk) == Attempt.ACCEPTED         # idempotent
 
 
+@pytest.mark.slow
 def test_the_portal_shows_the_chain_state_and_every_transaction_with_its_gas(on_chain, program, receipt,
                                                                              prover, client):
     from django.urls import reverse
@@ -159,6 +160,7 @@ def test_the_dry_run_shows_the_price_of_each_mode(on_chain, program, client):
     assert 'id="estimates"' in page and "<td>optimistic</td>" in page and "<td>onchain</td>" in page
 
 
+@pytest.mark.slow
 def test_an_onchain_claim_that_was_never_verified_is_not_paid_and_the_lock_expires(on_chain, program, receipt,
                                                                                     prover, anvil_url):
     market = on_chain
@@ -180,6 +182,7 @@ def test_an_onchain_claim_that_was_never_verified_is_not_paid_and_the_lock_expir
     assert ledger.audit() == []
 
 
+@pytest.mark.slow
 def test_optimistic_claim_unchallenged_is_paid_after_the_window(on_chain, program, receipt, prover, anvil_url):
     market = on_chain
     job = _job(market, program, "optimistic")

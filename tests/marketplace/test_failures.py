@@ -46,7 +46,7 @@ def test_a_worker_killed_mid_job_is_slashed_and_another_finishes(stack, client_a
     api, user = client_api
     victim = stack.start_worker()
     # long enough for the rescuer to prove on a loaded 2-core machine; the victim holds it as long
-    job_id = _submit(api, elf, lock_timeout_seconds=40)
+    job_id = _submit(api, elf, lock_timeout_seconds=75)
     wait_for(job_id, {"proving"}, stack=stack)
     victim.kill()                                     # the machine vanished with the job
     rescuer = stack.start_worker()
