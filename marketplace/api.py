@@ -223,6 +223,20 @@ def _read(upload: UploadedFile | None, limit: int, what: str) -> bytes | None:
     return upload.read()
 
 
+def _named_program(request: HttpRequest, program: UploadedFile | None, image_id: str | None, missing: str,
+                   default_name: str = "program"):
+    """The program uploaded with the request, else the one named by ``image_id``."""
+    if program is not None:
+        prog = services.upload_program(request.user, _read(program, limits.MAX_ELF_BYTES, "program"),
+                                       program.name or default_name)
+        if image_id and image_id.lower() != prog.image_id:
+            raise MarketError("the uploaded program's image id differs from image_id")
+        return prog
+    if image_id:
+        return services.get_program(image_id)
+    raise MarketError(missing)
+
+
 def _own_job(request: HttpRequest, job_id: str) -> Job:
     return services.client_job(request.user, job_id)
 
@@ -335,15 +349,8 @@ def submit_job(request, image_id: str = Form(None), program: UploadedFile = File
     ml = registry.get_model(model) if model else None
     if program is None and not image_id and ml is not None:
         prog = ml.program
-    elif program is not None:
-        prog = services.upload_program(request.user, _read(program, limits.MAX_ELF_BYTES, "program"),
-                                       program.name or "program")
-        if image_id and image_id.lower() != prog.image_id:
-            raise MarketError("the uploaded program's image id differs from image_id")
-    elif image_id:
-        prog = services.get_program(image_id)
     else:
-        raise MarketError("name a program by image_id or upload one")
+        prog = _named_program(request, program, image_id, "name a program by image_id or upload one")
     req = services.JobRequest(
         public_input=_read(input, limits.MAX_PUBLIC_INPUT_BYTES, "public input") or b"",
         private_input=_read(private_input, limits.MAX_PRIVATE_INPUT_BYTES, "private input"),
@@ -489,15 +496,8 @@ def register_model(request, name: str = Form(...), commitment: str = Form(...), 
 
     from marketplace.clinic import registry
     provider = _operator(request)
-    if program is not None:
-        prog = services.upload_program(request.user, _read(program, limits.MAX_ELF_BYTES, "program"),
-                                       program.name or "classifier")
-        if image_id and image_id.lower() != prog.image_id:
-            raise MarketError("the uploaded program's image id differs from image_id")
-    elif image_id:
-        prog = services.get_program(image_id)
-    else:
-        raise MarketError("name the classifier by image_id or upload it")
+    prog = _named_program(request, program, image_id, "name the classifier by image_id or upload it",
+                          "classifier")
     try:
         report_obj = json.loads(report or "{}")
         class_list = json.loads(classes) if classes else None
