@@ -40,10 +40,19 @@ def _rabbitmqctl(*args: str) -> str:
     return done.stdout
 
 
+def new_password() -> str:
+    """A fresh 192-bit password that rabbitmqctl cannot mistake for an option.
+
+    ``token_urlsafe`` may start with ``-`` (one time in 64), which rabbitmqctl parses as a
+    flag and then refuses the command; hex never does.
+    """
+    return secrets.token_hex(24)
+
+
 def grant(operator_name: str, host: str = "127.0.0.1", port: int = 5672, vhost: str = "/") -> str:
     """Create (or reset) the operator's worker account; its broker URL, password included."""
     user = account_name(operator_name)
-    password = secrets.token_urlsafe(24)
+    password = new_password()
     if user in _rabbitmqctl("list_users", "--quiet").split():
         _rabbitmqctl("change_password", user, password)
     else:
