@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import fcntl
 import os
 import random
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,35 +27,18 @@ from prover.zkmips import segments as SG
 from settlement import chain, evm_stark
 from settlement import onchain_verifier as OV
 from settlement.claim_digest import claim_digest
-from tests.conftest import guest
+from tests.conftest import chain_receipt
+from tests.marketplace.conftest import HELLO_INPUT
 
-INPUTS = (b"zkMIPS on chain\n", b"another input\n")
+INPUTS = (HELLO_INPUT, b"another input\n")
 MUTATIONS = int(os.environ.get("ZKMIPS_ONCHAIN_MUTATIONS", "240"))
-
-
-def _receipt(cache: Path, public_input: bytes) -> bytes:
-    """A compact-preset receipt of hello, proven once per test run (a file lock keeps xdist
-    workers from proving it twice)."""
-    version = stark.circuit_digest(SR.segment_verifier_system(), COMPACT, True).hex()[:12]
-    path = cache / f"hello-{version}-{keccak256(public_input).hex()[:12]}.rcpt"
-    with open(cache / "prove.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not path.exists():
-            runner = SG.LocalRunner(1)
-            try:
-                data = SR.prove_segmented(guest("hello").read_bytes(), public_input, params=COMPACT,
-                                          runner=runner).encode()
-            finally:
-                runner.close()
-            path.write_bytes(data)
-    return path.read_bytes()
 
 
 @pytest.fixture(scope="session")
 def receipts(tmp_path_factory) -> list[bytes]:
-    cache = tmp_path_factory.getbasetemp().parent / "onchain-receipts"
-    cache.mkdir(exist_ok=True)
-    return [_receipt(cache, i) for i in INPUTS]
+    # the cache the chain-settlement tests share: the first input's receipt is theirs too
+    cache = tmp_path_factory.getbasetemp().parent / "chain-receipts"
+    return [chain_receipt(cache, "hello", i) for i in INPUTS]
 
 
 @pytest.fixture(scope="module")
