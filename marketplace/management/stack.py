@@ -147,6 +147,16 @@ def submit_line(url: str, token: str) -> str:
             f"--market {url} --token {token} --wait")
 
 
+def clinic_lines(demo: dict) -> list[str]:
+    """The banner's pointer to the clinic, when market_demo registered the demo model."""
+    model = demo.get("model")
+    if not model:
+        return []
+    return [f"Clinic: {demo['url']}/clinic/ (log in as {demo['client']['username']}) - model "
+            f"{model['name']}, commitment {model['commitment'][:16]}..., proven by the demo operator",
+            ""]
+
+
 def banner(demo: dict) -> str:
     """What `make run` prints once the portal answers (from var/demo.json)."""
     url, client, op = demo["url"], demo["client"], demo["operator"]
@@ -162,6 +172,7 @@ def banner(demo: dict) -> str:
         "Prove hello-O2 through the market (journal on stdout, verified receipt with -o r.zkm):",
         "  " + submit_line(url, client["token"]),
         "",
+        *clinic_lines(demo),
         "Ctrl-C stops everything.",
         rule,
     ])
