@@ -9,7 +9,7 @@ APT_PACKAGES := gcc-mipsel-linux-gnu qemu-user csmith libcsmith-dev chromium
 # first `make test` or `make run` warms the cache that later `zkmips` commands use.
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup apt venv node guests test test-all run bench clean ecg-model
+.PHONY: setup apt venv node guests test test-all run bench clean ecg-model bench-zkml
 
 setup: apt venv node
 
@@ -64,6 +64,17 @@ $(ECG_STAMP): $(STAMP)
 
 ecg-model: $(ECG_STAMP)
 	$(PY) guests/ecg/train.py
+
+# One ECG diagnosis proven by zkMIPS and by ezkl side by side (bench/zkml.py writes
+# bench/results/zkml.json). Its packages (the `zkml` extra: ezkl, onnx, onnxruntime) only this
+# target installs.
+ZKML_STAMP := $(VENV)/.installed-zkml
+$(ZKML_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[zkml]'
+	@touch $(ZKML_STAMP)
+
+bench-zkml: $(ZKML_STAMP) guests
+	$(PY) bench/zkml.py
 
 # Tests marked `serial` restart RabbitMQ: they run alone, after the others.
 test: setup guests

@@ -147,19 +147,6 @@ def simulate_all(specs: list[dict], jobs: int) -> np.ndarray:
     return np.stack(out)
 
 
-def pack_ecgs(X: np.ndarray) -> dict[str, np.ndarray]:
-    """ECGs (int16, (N, 1000)) as the low and high bytes of their sample-to-sample
-    differences modulo 2^16, which deflate to about two thirds of the raw samples. Undone by
-    ``x = cumsum(lo | hi << 8) mod 2^16`` read as int16 (tests/clinic/test_ecg_model.py)."""
-    d = (np.diff(X.astype(np.int64), axis=1, prepend=0) & 0xFFFF).astype(np.uint16)
-    return {"diff_lo": (d & 0xFF).astype(np.uint8), "diff_hi": (d >> 8).astype(np.uint8)}
-
-
-def unpack_ecgs(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    d = lo.astype(np.uint16) | (hi.astype(np.uint16) << 8)
-    return np.cumsum(d, axis=1, dtype=np.uint16).view(np.int16)
-
-
 HEADROOM_HIDDEN = 8000.0   # the largest training activation maps below this (clamp at 32767)
 
 
@@ -295,7 +282,7 @@ def main(argv=None) -> int:
     draw_confusion(cm_fixed, model_dir / "confusion.svg",
                    f"fixed-point model, held-out set: {report['accuracy_percent']['fixed_test']}% "
                    f"(float {report['accuracy_percent']['float_test']}%)")
-    np.savez_compressed(model_dir / "testset.npz", **pack_ecgs(X[idx_test]), label=yt.astype(np.int8),
+    np.savez_compressed(model_dir / "testset.npz", **F.pack_ecgs(X[idx_test]), label=yt.astype(np.int8),
                         float_pred=pf.astype(np.int8))
     for i, name in enumerate(F.CLASSES):
         # the first held-out ECG of the class that the fixed-point model gets right

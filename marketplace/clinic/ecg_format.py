@@ -255,6 +255,23 @@ def decode_journal(journal: bytes) -> Diagnosis:
     return Diagnosis(j[4:36], j[36:68], predicted, tuple(scores))
 
 
+# ------------------------------------------------------------ sets of ECGs (testset.npz)
+
+def pack_ecgs(samples: np.ndarray) -> dict[str, np.ndarray]:
+    """ECGs (int16, shape (N, 1000)) as the low and high bytes of their sample-to-sample
+    differences modulo 2^16 (arrays ``diff_lo``, ``diff_hi``), which deflate to about two
+    thirds of the raw samples: how guests/ecg/train.py stores the held-out set."""
+    d = (np.diff(np.asarray(samples, dtype=np.int64), axis=1, prepend=0) & 0xFFFF).astype(np.uint16)
+    return {"diff_lo": (d & 0xFF).astype(np.uint8), "diff_hi": (d >> 8).astype(np.uint8)}
+
+
+def unpack_ecgs(packed) -> np.ndarray:
+    """The inverse of :func:`pack_ecgs` (``packed`` maps ``diff_lo``/``diff_hi``, e.g. an
+    opened .npz): int16 samples, shape (N, 1000)."""
+    d = packed["diff_lo"].astype(np.uint16) | (packed["diff_hi"].astype(np.uint16) << 8)
+    return np.cumsum(d, axis=1, dtype=np.uint16).view(np.int16)
+
+
 # ---------------------------------------------------------------- fixed-point inference
 
 def features_batch(samples: np.ndarray, n_in: int) -> np.ndarray:

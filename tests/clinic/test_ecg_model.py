@@ -33,8 +33,7 @@ def testset():
     """The held-out ECGs (guests/ecg/train.py packs them as byte planes of their differences
     modulo 2^16), their labels and the float model's predictions."""
     with np.load(MODEL_DIR / "testset.npz") as z:
-        d = z["diff_lo"].astype(np.uint16) | (z["diff_hi"].astype(np.uint16) << 8)
-        ecg = np.cumsum(d, axis=1, dtype=np.uint16).view(np.int16)
+        ecg = F.unpack_ecgs(z)
         assert ecg.shape[1] == F.ECG_SAMPLES
         return {"ecg": ecg, "label": z["label"], "float_pred": z["float_pred"]}
 
@@ -262,3 +261,10 @@ def test_bias_offset_in_malformed_cases_points_at_b1(weights):
     assert struct.unpack_from("<i", weights, off)[0] == w.b1[0]
     private = _malformed(weights)["bias out of range"]
     assert struct.unpack_from("<i", private, 4 + off)[0] == (1 << 24) + 1
+
+
+def test_packed_ecg_sets_unpack_to_the_same_samples():
+    x = np.random.default_rng(3).integers(-32768, 32768, size=(5, F.ECG_SAMPLES)).astype(np.int16)
+    packed = F.pack_ecgs(x)
+    assert {k: v.dtype for k, v in packed.items()} == {"diff_lo": np.uint8, "diff_hi": np.uint8}
+    assert np.array_equal(F.unpack_ecgs(packed), x)
