@@ -95,7 +95,6 @@ def _answers(page) -> dict[str, str]:
                                      "r => [r.id.slice(6), r.dataset.ok]))")
 
 
-@pytest.mark.slow
 def test_a_clinic_gets_a_proven_diagnosis_and_checks_it(live_server, transactional_db, settings, eager_settlement,
                                                        provider, browser_page):
     settings.FAUCET_CREDITS = 1_000_000

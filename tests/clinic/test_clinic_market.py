@@ -131,7 +131,6 @@ def test_workers_without_the_weights_refuse_the_offer(market, model):
 
 # ---------------------------------------------------------------- settlement
 
-@pytest.mark.slow
 def test_an_honest_diagnosis_settles_and_pays(market, model):
     job = _clinic_job(market, model, sample(0))
     attempt = _settle(market, job, diagnosis_receipt(weights(), sample(0)))
@@ -141,7 +140,6 @@ def test_an_honest_diagnosis_settles_and_pays(market, model):
     assert ecg_format.decode_journal(bytes(job.journal)) == ecg_format.infer(weights(), sample(0))
 
 
-@pytest.mark.slow
 def test_settlement_rejects_a_diagnosis_by_other_weights(market, model):
     job = _clinic_job(market, model, sample(0))
     attempt = _settle(market, job, diagnosis_receipt(swapped_weights(), sample(0)))
@@ -151,7 +149,6 @@ def test_settlement_rejects_a_diagnosis_by_other_weights(market, model):
     assert job.state == "open" and job.rejections == 1
 
 
-@pytest.mark.slow
 def test_settlement_rejects_a_diagnosis_of_another_ecg(market, model):
     job = _clinic_job(market, model, sample(1))
     attempt = _settle(market, job, diagnosis_receipt(weights(), sample(0)))
@@ -165,7 +162,6 @@ def _answers(result) -> dict[str, bool]:
     return {c.key: c.ok for c in result.checks}
 
 
-@pytest.mark.slow
 def test_the_doctors_check(market, model):
     honest = diagnosis_receipt(weights(), sample(0))
     result = check_diagnosis(honest, sample(0), model)
@@ -205,7 +201,6 @@ def _shares_a_window(secret: bytes, data: bytes, width: int = 16) -> bool:
     return False
 
 
-@pytest.mark.slow
 def test_the_receipt_reveals_neither_the_weights_nor_the_ecg():
     receipt = diagnosis_receipt(weights(), sample(0))
     assert _shares_a_window(b"x" * 8 + sample(0)[:40], b"..." + sample(0)[:40])  # the search finds what is there
