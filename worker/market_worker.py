@@ -46,6 +46,32 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+#: The fields of an offer the worker reads before it decides (marketplace.services.offer_of).
+OFFER_FIELDS: dict[str, type] = {
+    "job_id": str, "deadline": str, "auction_start": str, "expected_cycles": int, "private_input_bytes": int,
+    "price_min": int, "price_max": int, "ramp_seconds": int, "stake": int,
+}
+
+
+def unreadable(offer: object) -> str | None:
+    """Why ``offer`` cannot be an offer (a stale or foreign message on our queue: the offers
+    exchange is a fanout that anything allowed to publish reaches), or None. The worker skips
+    such a message with a warning instead of dying on it."""
+    if not isinstance(offer, dict):
+        return f"not a JSON object but {type(offer).__name__}"
+    for key, kind in OFFER_FIELDS.items():
+        value = offer.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return f"field {key!r} is missing or not {kind.__name__}"
+    for key in ("deadline", "auction_start"):
+        try:
+            if datetime.fromisoformat(offer[key]).tzinfo is None:
+                return f"field {key!r} has no time zone"
+        except ValueError:
+            return f"field {key!r} is not an ISO 8601 time"
+    return None
+
+
 def price_now(offer: dict, now: datetime | None = None) -> int:
     """The offer's auction price now (the same integer formula as marketplace.pricing)."""
     from marketplace.pricing import price_at
@@ -236,11 +262,25 @@ class MarketWorker:
         while True:
             message = queue.get(no_ack=True, accept=["json"])
             if message is not None:
-                got.append(message.payload)
+                try:
+                    got.append(message.payload)
+                except Exception as e:  # noqa: BLE001 - not JSON, or not decodable: skip, never die
+                    log.warning("ignored a message that is not an offer (%s)", str(e).splitlines()[0][:200])
                 continue
             if got or time.monotonic() >= end:
                 return got
             time.sleep(0.1)
+
+    def _readable(self, offers: list) -> list[dict]:
+        """The offers that are offers; a warning for each message that is not."""
+        keep = []
+        for offer in offers:
+            why = unreadable(offer)
+            if why is None:
+                keep.append(offer)
+            else:
+                log.warning("ignored a message that is not an offer (%s): %.200r", why, offer)
+        return keep
 
     def run(self, stop: threading.Event | None = None, *, max_jobs: int | None = None) -> None:
         """Take and prove jobs until ``stop`` is set (or ``max_jobs`` were attempted)."""
@@ -267,7 +307,7 @@ class MarketWorker:
                         except ApiError as e:
                             log.warning("offers not fetched: %s", e)
                         last_poll = time.monotonic()
-                offers += list(self._waiting.values())
+                offers = self._readable(offers) + list(self._waiting.values())
                 self.answer_challenges()
                 try:
                     best = self._candidate({o["job_id"]: o for o in offers}.values()) if offers else None

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from marketplace import pricing
 from marketplace.client import ApiError
-from worker.market_worker import MarketWorker, Policy, price_now
+from worker.market_worker import MarketWorker, Policy, price_now, unreadable
 
 
 def _offer(job_id="j1", **kw) -> dict:
@@ -64,3 +66,48 @@ def test_it_picks_the_best_paying_offer_and_waits_for_a_rising_price():
     rising = _offer("rising", auction_start=now.isoformat(), ramp_seconds=3600)   # at 100 now
     assert w._candidate([cheap, rich, rising])["job_id"] == "rich"
     assert "rising" in w._waiting                        # looked at again as its price rises
+
+
+NOT_OFFERS = [
+    {"job_id": "x", "hello": 1},                         # what a broker-permission test publishes
+    ["a", "list"],
+    {**_offer(), "deadline": "tomorrow"},
+    {**_offer(), "auction_start": "2026-11-27T08:00:00"},  # no time zone
+    {**_offer(), "stake": "500"},
+    {**_offer(), "price_max": True},
+]
+
+
+@pytest.mark.parametrize("message", NOT_OFFERS, ids=range(len(NOT_OFFERS)))
+def test_a_message_that_is_not_an_offer_is_named_as_such(message):
+    assert unreadable(message)
+
+
+def test_a_real_offer_is_readable():
+    assert unreadable(_offer()) is None
+
+
+def test_messages_that_are_not_offers_are_skipped_and_the_worker_goes_on(caplog, monkeypatch):
+    """A foreign message on the operator's queue (the offers exchange is a fanout) once killed
+    `make run`'s worker with a KeyError; now it is skipped with a warning and the real offer
+    beside it is still tried."""
+    w = _worker()
+    w.broker_url = "memory://"
+    stop = threading.Event()
+    tried = []
+    w.client.offers = lambda: []
+
+    def one_batch(conn, max_wait):
+        stop.set()
+        return [*NOT_OFFERS, _offer("real")]
+
+    monkeypatch.setattr(w, "_broker_offers", one_batch)
+    monkeypatch.setattr(w, "work_one", lambda job_id, offer: tried.append(job_id) or _Outcome())
+    with caplog.at_level(logging.WARNING, logger="zkmips.worker"):
+        w.run(stop)
+    assert tried == ["real"]
+    assert sum("ignored a message that is not an offer" in r.getMessage() for r in caplog.records) == len(NOT_OFFERS)
+
+
+class _Outcome:
+    state = "paid"
