@@ -428,9 +428,13 @@ def proof_binding(vk: VerifyingKey, log_heights: Sequence[int], publics: Sequenc
 
 
 @dataclass
-class _MainCommitment:
-    """A proof after its first round: the main traces committed, the transcript on."""
+class MainCommitment:
+    """A proof after its first round (:func:`commit_main`): the main traces committed, the
+    transcript on, the randomness where round 1 left it. :func:`prove_committed` finishes
+    it, once: a shared argument's part commits, hands its :attr:`binding` to the
+    coordinator, and later goes on from here instead of committing everything again."""
 
+    vk: VerifyingKey
     mains: list[np.ndarray]
     pubs: list[list[int]]
     log_heights: list[int]
@@ -438,15 +442,25 @@ class _MainCommitment:
     masks: list[int]
     pcs: FriPcs
     tr: Transcript
+    rng: np.random.Generator | None
     main_root: bytes
     main_data: CommittedData
+    check: bool                      # the debug checks of prove(check=True), carried to the opening
+    used: bool = False
+
+    @property
+    def binding(self) -> bytes:
+        """The :func:`proof_binding` of this proof (what ``logup_seed`` will be given)."""
+        return proof_binding(self.vk, self.log_heights, self.pubs, self.main_root)
 
 
-def _commit_main(pk: ProvingKey, traces: dict[str, np.ndarray], publics: dict[str, Sequence[int]] | None,
-                 check: bool, rng: np.random.Generator | None, open_totals: dict[str, np.ndarray] | None,
-                 report: Callable[[str], None]) -> _MainCommitment:
+def commit_main(pk: ProvingKey, traces: dict[str, np.ndarray], publics: dict[str, Sequence[int]] | None = None,
+                *, check: bool = False, rng: np.random.Generator | None = None,
+                open_totals: dict[str, np.ndarray] | None = None,
+                progress: Callable[[str], None] | None = None) -> MainCommitment:
     """Round 1 of :func:`prove`: validate, absorb the header, commit every main trace
     (with the LogUp blinding columns in hiding mode)."""
+    report = progress or (lambda stage: None)
     report("check")
     vk = pk.vk
     system = vk.system
@@ -469,7 +483,7 @@ def _commit_main(pk: ProvingKey, traces: dict[str, np.ndarray], publics: dict[st
     main_root, main_data = pcs.commit(main_items)
     del committed, main_items             # the extension in main_data is all that is needed now
     tr.absorb_digest(main_root)
-    return _MainCommitment(mains, pubs, log_heights, blinds, masks, pcs, tr, main_root, main_data)
+    return MainCommitment(vk, mains, pubs, log_heights, blinds, masks, pcs, tr, rng, main_root, main_data, check)
 
 
 def commit_binding(pk: ProvingKey, traces: dict[str, np.ndarray], publics: dict[str, Sequence[int]] | None = None,
@@ -478,8 +492,7 @@ def commit_binding(pk: ProvingKey, traces: dict[str, np.ndarray], publics: dict[
     """Round 1 only: the :func:`proof_binding` that :func:`prove` with the same inputs
     and randomness will hand to its ``logup_seed`` callback (a shared argument's
     coordinator collects these from every proof before any proof can go on)."""
-    c = _commit_main(pk, traces, publics, False, rng, open_totals, lambda stage: None)
-    return proof_binding(pk.vk, c.log_heights, c.pubs, c.main_root)
+    return commit_main(pk, traces, publics, rng=rng, open_totals=open_totals).binding
 
 
 def prove(pk: ProvingKey, traces: dict[str, np.ndarray], publics: dict[str, Sequence[int]] | None = None,
@@ -499,14 +512,27 @@ def prove(pk: ProvingKey, traces: dict[str, np.ndarray], publics: dict[str, Sequ
     LogUp challenges shared by every part (:func:`shared_challenges`); and
     ``open_totals``: per open bus, a blinding value added to this proof's total (the
     parts' values sum to zero, so a part's total reveals nothing of what it carries)."""
-    report = progress or (lambda stage: None)
-    c = _commit_main(pk, traces, publics, check, rng, open_totals, report)
+    c = commit_main(pk, traces, publics, check=check, rng=rng, open_totals=open_totals, progress=progress)
     del traces
+    return prove_committed(pk, c, progress=progress, logup_seed=logup_seed)
+
+
+def prove_committed(pk: ProvingKey, c: MainCommitment, *, progress: Callable[[str], None] | None = None,
+                    logup_seed: Callable[[bytes], bytes] | None = None) -> StarkProof:
+    """Rounds 2 on of :func:`prove`, from its round 1 (:func:`commit_main` with the same key);
+    ``c`` is spent (its transcript and randomness move on), so it finishes one proof only."""
+    if c.used:
+        raise ValueError("this round-1 commitment already went into a proof")
+    if c.vk.digest != pk.vk.digest:
+        raise ValueError("this round-1 commitment was made with another proving key")
+    c.used = True
+    report = progress or (lambda stage: None)
     vk = pk.vk
     system = vk.system
     tables = system.tables
     mains, pubs, log_heights, blinds, masks, pcs, tr = c.mains, c.pubs, c.log_heights, c.blinds, c.masks, c.pcs, c.tr
-    main_root, main_data = c.main_root, c.main_data
+    rng, main_root, main_data, check = c.rng, c.main_root, c.main_data, c.check
+    c.mains = c.main_data = None  # type: ignore[assignment]  # memory: freed as the proof goes on
     del c
     extra = 1 if vk.hiding else 0
     if logup_seed is not None:

@@ -255,18 +255,19 @@ def _prove_with(key: SG.SegmentKeys, elf: bytes, public_input: bytes, private_in
                         arrays["final"].astype(np.int64)))
     report("memory", 0, 1)
     mem_traces = SG.memory_proof_witness(key, run, [(k, f) for _, k, f in commits])
-    mem_rng = os.urandom(32)
-    mem_binding = stark.commit_binding(key.image_pk, mem_traces, {}, rng=KeyedRandom(mem_rng),
-                                       open_totals=mem_blinds)
-    seed = SG.shared_seed(claim, [mem_binding] + [b for b, _, _ in commits])
+    # round 1 of the memory proof, kept: its proof goes on from here once the seed is known
+    mem_round1 = stark.commit_main(key.image_pk, mem_traces, {}, rng=KeyedRandom(os.urandom(32)),
+                                   open_totals=mem_blinds)
+    del mem_traces
+    seed = SG.shared_seed(claim, [mem_round1.binding] + [b for b, _, _ in commits])
     for job, (binding, _, _) in zip(jobs, commits):
         job.seed, job.binding = seed, binding
     report("prove", 0, n)
     # The memory proof is finished here while the segments are proven elsewhere: the
     # coordinator only waits for results meanwhile.
     with ThreadPoolExecutor(1) as pool:
-        mem_future = pool.submit(stark.prove, key.image_pk, mem_traces, {}, check=False, rng=KeyedRandom(mem_rng),
-                                 open_totals=mem_blinds, logup_seed=lambda b: seed)
+        mem_future = pool.submit(stark.prove_committed, key.image_pk, mem_round1, logup_seed=lambda b: seed)
+        del mem_round1
         seg_proofs = runner.map("prove", [j.encode() for j in jobs], tick("prove"))
         mem_proof = mem_future.result()
     report("encode", 0, 1)

@@ -41,7 +41,7 @@ import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Protocol, Sequence
 
 import numpy as np
@@ -317,28 +317,60 @@ def _rng(job: SegmentJob) -> KeyedRandom:
     return KeyedRandom(job.rng_key)
 
 
-def run_task(phase: str, payload: bytes) -> bytes:
+#: The round 1 that the last "commit" task of this process kept for its "prove" task (one
+#: slot, by the job's round-1 identity): only where :func:`run_task` is asked to keep it.
+_kept_round1: dict[bytes, stark.MainCommitment] = {}
+
+
+def _round1_identity(job: SegmentJob) -> bytes:
+    """What round 1 depends on: the job without the seed and binding that round 2 adds."""
+    return keccak256(replace(job, seed=None, binding=None).encode())
+
+
+def drop_kept_round1() -> None:
+    """Free a kept round 1 (a proof given up between its phases leaves one behind)."""
+    _kept_round1.clear()
+
+
+def _commit_round1(key: SegmentKeys, job: SegmentJob) -> tuple[stark.MainCommitment, MC.ExecutionWitness]:
+    traces, publics, wit = segment_witness(key, job)
+    return stark.commit_main(key.segment_pk, traces, publics, rng=_rng(job), open_totals=job.blinds), wit
+
+
+def run_task(phase: str, payload: bytes, keep_round1: bool = False) -> bytes:
     """The unit of work for one segment (any process, any machine; pure, so a retry is
     safe): ``"commit"`` returns the binding and the listed cells' final values,
-    ``"prove"`` the segment's proof bytes."""
+    ``"prove"`` the segment's proof bytes.
+
+    With ``keep_round1`` (a runner that proves its segments in its own process, where
+    commit and prove of a one-segment run follow each other) the commit task keeps its
+    round 1 and the prove task of the same job goes on from it: the witness and the main
+    commitment are not made twice (about a fifth of a one-segment proof). Without it, or
+    when the kept one is another job's, the prove task rebuilds round 1 from the job, which
+    the binding check proves identical."""
     job = SegmentJob.decode(payload)
     params = PRESETS[job.preset]
     key = segment_keys(job.elf, params)
-    traces, publics, wit = segment_witness(key, job)
     if phase == "commit":
-        binding = stark.commit_binding(key.segment_pk, traces, publics, rng=_rng(job), open_totals=job.blinds)
-        return pack({"binding": binding.hex()}, {"keys": wit.cells["key"], "final": wit.cells["final"]})
+        drop_kept_round1()
+        round1, wit = _commit_round1(key, job)
+        if keep_round1:
+            _kept_round1[_round1_identity(job)] = round1
+        return pack({"binding": round1.binding.hex()}, {"keys": wit.cells["key"], "final": wit.cells["final"]})
     if phase == "prove":
         if job.seed is None or job.binding is None:
             raise ValueError("a prove task needs the shared seed and its binding")
+        round1 = _kept_round1.pop(_round1_identity(job), None)
+        drop_kept_round1()   # another job's: never held while this one is proven
+        if round1 is None:
+            round1, _ = _commit_round1(key, job)
 
         def hand_out(binding: bytes) -> bytes:
             if binding != job.binding:
                 raise ValueError(f"segment {job.plan.index}: the commitment differs from round 1 (not reproducible)")
             return job.seed
 
-        proof = stark.prove(key.segment_pk, traces, publics, check=False, rng=_rng(job), open_totals=job.blinds,
-                            logup_seed=hand_out)
+        proof = stark.prove_committed(key.segment_pk, round1, logup_seed=hand_out)
         vk = key.segment_pk.vk
         return stark_bytes.encode(proof, vk.digest, vk.hiding)
     raise ValueError(f"unknown segment phase {phase!r}")
@@ -403,7 +435,7 @@ class LocalRunner:
         if self.processes == 1:
             out = []
             for i, p in enumerate(payloads):
-                out.append(run_task(phase, p))
+                out.append(run_task(phase, p, keep_round1=len(payloads) == 1))
                 done(i)
             return out
         if self._pool is None:
@@ -425,6 +457,7 @@ class LocalRunner:
         return results  # type: ignore[return-value]
 
     def close(self) -> None:
+        drop_kept_round1()
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None

@@ -110,3 +110,24 @@ def test_open_totals_only_for_open_buses_and_only_when_hiding():
     pk2 = stark.setup(plain, FAST)
     with pytest.raises(ValueError, match="hiding"):
         stark.commit_binding(pk2, exchange_traces(), open_totals={"kv": np.ones(4, np.uint32)})
+
+
+def test_a_part_goes_on_from_its_kept_round_1_to_the_same_proof():
+    """commit_main + prove_committed (what a one-segment run does in its own process) gives
+    byte for byte the proof that prove(), committing again, gives; a round 1 is spent once."""
+    from prover import proof as stark_bytes
+    pk = stark.setup(_system(), FAST)
+    part = _pad(_parts(exchange_traces())[0])
+    blind = _blinds(2, np.random.default_rng(7))[0]
+    seed = keccak256(b"seed")
+    again = stark.prove(pk, part, rng=np.random.default_rng(5), open_totals=blind, logup_seed=lambda b: seed)
+    round1 = stark.commit_main(pk, part, rng=np.random.default_rng(5), open_totals=blind)
+    kept = stark.prove_committed(pk, round1, logup_seed=lambda b: seed)
+    assert round1.binding == stark.proof_binding(pk.vk, kept.log_heights, kept.publics, kept.main_root)
+    assert stark_bytes.encode(kept, pk.vk.digest, True) == stark_bytes.encode(again, pk.vk.digest, True)
+    stark.verify(pk.vk, kept, logup_seed=seed)
+    with pytest.raises(ValueError, match="already went into a proof"):
+        stark.prove_committed(pk, round1, logup_seed=lambda b: seed)
+    other = stark.setup(exchange_system(), FAST)
+    with pytest.raises(ValueError, match="another proving key"):
+        stark.prove_committed(other, stark.commit_main(pk, part, open_totals=blind))

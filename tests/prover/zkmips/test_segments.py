@@ -200,3 +200,20 @@ def test_a_claim_of_p_cycles_or_more_is_rejected(receipt):
     """The kernel row's clock equation holds in the field; below p cycles it has one solution."""
     from prover.field import P
     _rejected(dataclasses.replace(receipt, claim=dataclasses.replace(receipt.claim, cycles=P)), match="fewer than")
+
+
+def test_a_one_segment_run_in_process_commits_its_segment_once(elf, monkeypatch):
+    """LocalRunner(1) keeps a one-segment run's round 1 from the commit task for the prove
+    task (test_shared_argument shows the proof is the one a second commitment gives); a
+    run of several segments commits each again when proving it, keeping none meanwhile."""
+    commits = []
+    real = SG._commit_round1
+    monkeypatch.setattr(SG, "_commit_round1", lambda key, job: commits.append(job.plan.index) or real(key, job))
+    one = prove_segmented(elf, PUBLIC, PRIVATE, params=FAST, segment_log=12, runner=SG.LocalRunner(1))
+    assert len(one.segment_proofs) == 1 and len(commits) == 1
+    _verify(one)
+    commits.clear()
+    several = _prove(elf, PUBLIC, PRIVATE)
+    n = len(several.segment_proofs)
+    assert n > 1 and len(commits) == 2 * n and commits[:n] == commits[n:]
+    assert not SG._kept_round1
