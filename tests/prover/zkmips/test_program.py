@@ -131,3 +131,24 @@ def test_executing_outside_the_text_is_refused_before_proving(hello):
     _, _, rows, executed = hello
     with pytest.raises(ValueError, match="not an instruction"):
         P.program_trace(rows, np.append(executed[:10], 0x7FFF0000))
+
+
+def _rows_one_by_one(program) -> np.ndarray:
+    rows = [P.decode_row(seg.vaddr + 4 * i, int(w)) for seg in program.segments if seg.executable
+            for i, w in enumerate(np.frombuffer(seg.data[: len(seg.data) & ~3], dtype="<u4"))]
+    return np.asarray(rows, dtype=np.uint32)
+
+
+def test_program_rows_are_decode_row_at_every_address(hello):
+    """program_rows decodes each distinct word once and adds the address afterwards: the
+    same rows as decoding every address, for a real program and for branches and jumps that
+    repeat across a 256 MB region boundary and wrap past 2^32."""
+    from vm.elf import PF_X, Program, Segment
+    program, _, rows, _ = hello
+    one = _rows_one_by_one(program)
+    assert np.array_equal(rows[: len(one)], one) and not rows[len(one):].any()
+    j, jal, beq_back, bne_fwd = 0x08000003, 0x0C3FFFFF, 0x1000FFFF, 0x14220010
+    text = np.array([j, jal, beq_back, bne_fwd] * 4, dtype="<u4").tobytes()
+    for base in (0x0FFFFFE0, 0xFFFFFFC0):         # words on both sides of 0x10000000; past 2^32
+        synthetic = Program(base, (Segment(base, text, len(text), PF_X),), 0, 32, 1)
+        assert np.array_equal(P.program_rows(synthetic)[:16], _rows_one_by_one(synthetic))
