@@ -7,10 +7,7 @@ import fcntl
 import os
 import shutil
 import subprocess
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -26,16 +23,6 @@ def guest(name: str, level: str = "O2") -> Path:
     if not path.exists():
         pytest.fail(f"{path} is missing: run `make guests` (make test does it)")
     return path
-
-
-@contextmanager
-def one_heavy_proof_at_a_time() -> Iterator[None]:
-    """Hold this machine's lock for memory-heavy proofs while proving: a monolithic proof
-    of 2^20 cycles or more takes 12-19 GB, and two pytest-xdist workers doing one each ran
-    a 24 GB machine out of memory (the kernel killed the workers)."""
-    with open(Path(tempfile.gettempdir()) / f"zkmips-heavy-proof-{os.getuid()}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
 
 
 @pytest.fixture(scope="session")
