@@ -265,7 +265,8 @@ class MarketWorker:
                 try:
                     got.append(message.payload)
                 except Exception as e:  # noqa: BLE001 - not JSON, or not decodable: skip, never die
-                    log.warning("ignored a message that is not an offer (%s)", str(e).splitlines()[0][:200])
+                    log.warning("ignored a message that is not an offer (%s)",
+                                (str(e) or type(e).__name__).splitlines()[0][:200])
                 continue
             if got or time.monotonic() >= end:
                 return got
