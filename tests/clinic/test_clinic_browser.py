@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from marketplace.clinic import ecg_format
 from marketplace.models import ApiToken, Job
 from tests.clinic.clinic_fixtures import MODEL_DIR, prove_cached, sample_paths, weights
 from tests.conftest import guest
-from tests.marketplace.test_browser import browser_page, eager_settlement  # noqa: F401
+from tests.marketplace.test_browser import browser_page, eager_settlement, follow_until_settled  # noqa: F401
 
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 #: The proof itself comes from the receipt cache when an earlier test proved the same run;
@@ -119,16 +118,7 @@ def test_a_clinic_gets_a_proven_diagnosis_and_checks_it(live_server, transaction
     page.click("#diagnose-button")
     page.wait_for_url(re.compile(r"/clinic/diagnosis/[0-9a-f-]{36}/$"), timeout=60_000)
 
-    seen: list[str] = []
-    deadline = time.monotonic() + PAID_TIMEOUT_S
-    while time.monotonic() < deadline:
-        state = page.get_attribute("#job-live", "data-state", timeout=10_000)
-        if state and (not seen or seen[-1] != state):
-            seen.append(state)
-            _shot(page, f"2-job-{len(seen)}-{state}")
-        if state in ("paid", "failed", "refunded"):
-            break
-        page.wait_for_timeout(200)
+    seen = follow_until_settled(page, lambda n, state: _shot(page, f"2-job-{n}-{state}"), PAID_TIMEOUT_S, 200)
     assert seen and seen[-1] == "paid", f"the page showed {seen}; the job went {_states()}"
     assert _states() == ["submitted", "open", "locked", "proving", "verifying", "paid"]
 

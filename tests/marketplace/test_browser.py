@@ -88,6 +88,23 @@ def _job() -> tuple[Job, list[str]]:
         connection.close()
 
 
+def follow_until_settled(page, shot, timeout_s: float, poll_ms: int = 100) -> list[str]:
+    """Every state the live job page (``#job-live``, swapped by htmx) shows, in order, until
+    the job is paid, failed or refunded or ``timeout_s`` passes; ``shot(n, state)`` is
+    called at each new state (a screenshot)."""
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        state = page.get_attribute("#job-live", "data-state", timeout=10_000)
+        if state and (not seen or seen[-1] != state):
+            seen.append(state)
+            shot(len(seen), state)
+        if state in ("paid", "failed", "refunded"):
+            break
+        page.wait_for_timeout(poll_ms)
+    return seen
+
+
 def _shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"browser-{name}.png"), full_page=True)
 
@@ -139,16 +156,7 @@ def test_a_client_submits_watches_and_downloads_in_the_browser(live_server, tran
     assert job.client.username == "carol" and bytes(job.public_input) == PUBLIC_INPUT.encode()
 
     # the live page: htmx swaps #job-live every second until the job is paid
-    seen: list[str] = []
-    deadline = time.monotonic() + PAID_TIMEOUT_S
-    while time.monotonic() < deadline:
-        state = page.get_attribute("#job-live", "data-state", timeout=10_000)
-        if state and (not seen or seen[-1] != state):
-            seen.append(state)
-            _shot(page, f"4-job-{len(seen)}-{state}")
-        if state in ("paid", "failed", "refunded"):
-            break
-        page.wait_for_timeout(100)
+    seen = follow_until_settled(page, lambda n, state: _shot(page, f"4-job-{n}-{state}"), PAID_TIMEOUT_S)
     job, states = _job()
     assert seen and seen[-1] == "paid", f"the page showed {seen}; the job went {states}"
     assert {"locked", "proving"} & set(seen), f"the page never showed the worker at work: {seen}"
