@@ -293,6 +293,17 @@ def deploy(w3: Web3, name: str, *args: Any, sender: str | None = None) -> Contra
     return w3.eth.contract(address=receipt["contractAddress"], abi=compiled.abi)
 
 
+def deploy_code(w3: Web3, runtime: bytes, sender: str | None = None) -> str:
+    """Deploy ``runtime`` as a contract's code as it is (the verifier's assembled kernels and
+    table programs); its address."""
+    from settlement.evm_asm import deployment_code
+    tx = w3.eth.send_transaction({"from": sender or w3.eth.default_account, "data": deployment_code(runtime)})
+    receipt = w3.eth.wait_for_transaction_receipt(tx)
+    if receipt["status"] != 1:
+        raise Reverted("deploying a code contract failed")
+    return receipt["contractAddress"]
+
+
 _STATES = {0: "none", 1: "open", 2: "locked", 3: "fulfilled", 4: "refunded", 5: "proposed",
            6: "challenged"}
 

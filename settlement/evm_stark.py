@@ -39,6 +39,7 @@ from prover import field, stark
 from prover.air import System
 from prover.merkle import SALT_BYTES
 from prover.security import FriParams
+from settlement import evm_row_kernel
 from settlement.evm_air import encode_constraints
 
 MAX_LOG_HEIGHT = stark.MAX_LOG_HEIGHT
@@ -192,4 +193,5 @@ def query_blob(vk: stark.VerifyingKey, proof: stark.StarkProof, first: int, coun
             out += _le(opening.mask.rows[0]) + b"".join(opening.mask.proof.salts) + b"".join(opening.mask.proof.siblings)
         for layer in op.fri_proof.query_proofs[q].layers:
             out += _le(layer.values) + b"".join(layer.proof.salts) + b"".join(layer.proof.siblings)
-    return bytes(out) + bytes(32)
+    # 32 zero bytes (the last word read), and the row kernel's window at least (queries.vy)
+    return bytes(out) + bytes(max(32, evm_row_kernel.ROW_WINDOW - len(out)))

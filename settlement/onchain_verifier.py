@@ -10,7 +10,6 @@ sends is trusted: the contracts recompute everything (docs/onchain-verifier.md).
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -27,7 +26,7 @@ from prover.zkmips import syscall as S
 from prover.zkmips.spec import BUS_INPUT, BUS_JOURNAL
 from prover.zkmips.receipt import params_of
 from settlement import chain
-from settlement import evm_stark
+from settlement import evm_row_kernel, evm_stark
 
 #: Most queries per ``verify_queries`` transaction: about 1.2 M gas each for the zkMIPS segment
 #: proof, so a batch stays well under the 30 M block gas limit. The queries are split into as
@@ -58,13 +57,7 @@ def _code_contract(w3: Web3, code: bytes, sender: str) -> str:
     executable: it starts with STOP), read with EXTCODECOPY: cheaper per use than calldata."""
     if len(code) > PROGRAM_BYTES:
         raise ValueError(f"a table program of {len(code)} bytes exceeds the verifier's {PROGRAM_BYTES}")
-    body = b"\x00" + code.ljust(PROGRAM_BYTES, b"\0")
-    init = bytes([0x61]) + struct.pack(">H", len(body)) + bytes([0x80, 0x60, 0x0C, 0x60, 0x00, 0x39, 0x60, 0x00, 0xF3])
-    tx = w3.eth.send_transaction({"from": sender, "data": init + body})
-    receipt = w3.eth.wait_for_transaction_receipt(tx)
-    if receipt["status"] != 1:
-        raise chain.Reverted("deploying a program contract failed")
-    return receipt["contractAddress"]
+    return chain.deploy_code(w3, b"\x00" + code.ljust(PROGRAM_BYTES, b"\0"), sender)
 
 
 def _publics_offset(system, table: str) -> int:
@@ -118,7 +111,8 @@ def deploy(w3: Web3, preset: str = "compact", *, sender: str | None = None,
     sender = sender or w3.eth.default_account
     params = params_of(preset, allow_insecure=allow_insecure)
     ood = chain.deploy(w3, "verifier/ood", sender=sender)
-    queries = chain.deploy(w3, "verifier/queries", sender=sender)
+    row_kernel = chain.deploy_code(w3, evm_row_kernel.runtime_code(), sender)
+    queries = chain.deploy(w3, "verifier/queries", row_kernel, sender=sender)
     stark_c = chain.deploy(w3, "verifier/stark", ood.address, queries.address, sender=sender)
     chain.send(w3, queries.functions.set_opener(stark_c.address), sender)
     for system in (SR.segment_verifier_system(), SR.memory_verifier_system()):

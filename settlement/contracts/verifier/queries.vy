@@ -16,6 +16,18 @@ from verifier import mmcs
 event ProofVerified:
     statement: indexed(bytes32)
 
+# the row-combination kernel (settlement/evm_row_kernel.py: assembled, stateless)
+ROW_KERNEL: public(immutable(address))
+# What the kernel is given is sized for the circuits it serves (every static buffer costs
+# EVM memory, charged quadratically, in every transaction): per query a window of ROW_WINDOW
+# bytes of the blob, where the query's rows and the Merkle paths between them must fit (a blob
+# is at least this long: settlement/evm_stark.py query_blob pads it); the powers of alpha up
+# to the widest matrix; a record per slot. `begin` sessions of wider circuits are refused here.
+ROW_WINDOW: public(constant(uint256)) = 16384
+KERNEL_MAX_WIDTH: public(constant(uint256)) = 256
+KERNEL_MAX_SLOTS: public(constant(uint256)) = 192
+# the kernel input's per-batch part: abi_encode(powers, mat_recs, slot_recs, ng)
+KERNEL_HEAD: constant(uint256) = 128 + 32 * (3 + KERNEL_MAX_WIDTH + pd.MAX_MATS + 5 * KERNEL_MAX_SLOTS)
 owner: public(address)
 opener: public(address)
 # session id (keccak of its encoding) -> 1 + queries verified so far (0: unknown)
@@ -24,7 +36,8 @@ facts: public(HashMap[bytes32, bool])
 
 
 @deploy
-def __init__():
+def __init__(row_kernel: address):
+    ROW_KERNEL = row_kernel
     self.owner = msg.sender
 
 
@@ -49,15 +62,30 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
     done: uint256 = self.progress[sid]
     assert done != 0, "unknown session"
     sess: pd.Session = abi_decode(session_data, pd.Session)
+    assert len(blob) >= ROW_WINDOW, "query data has the wrong length"
     q0: uint256 = done - 1
     assert count > 0 and q0 + count <= sess.num_queries, "no such queries"
-    # alpha^c in 128-bit lanes (proofdata.alpha_lanes)
-    c02: uint256[pd.MAX_WIDTH] = empty(uint256[pd.MAX_WIDTH])
-    c13: uint256[pd.MAX_WIDTH] = empty(uint256[pd.MAX_WIDTH])
+    # what the row-combination kernel needs of the proof, once per batch: alpha^c, packed;
+    # every slot's record (its group, and its offset times X^t, t < 4: evm_row_kernel.slot_record);
+    # the matrices' records, from the first query's walk (the layout is the same for every query)
+    assert sess.max_width <= KERNEL_MAX_WIDTH and len(sess.slot_group) <= KERNEL_MAX_SLOTS, \
+        "the circuit's matrices exceed the row kernel's bounds"
+    powers: DynArray[uint256, KERNEL_MAX_WIDTH] = []
     ap: uint256 = 1
-    for c: uint256 in range(sess.max_width, bound=pd.MAX_WIDTH):
-        c02[c], c13[c] = pd.alpha_lanes(ap)
+    for c: uint256 in range(KERNEL_MAX_WIDTH):
+        powers.append(ap)
         ap = bb.e_mul(ap, sess.alpha)
+    slot_recs: DynArray[uint256, 5 * KERNEL_MAX_SLOTS] = []
+    for s: uint256 in range(len(sess.slot_group), bound=KERNEL_MAX_SLOTS):
+        o: uint256 = sess.slot_offset[s]
+        slot_recs.append(sess.slot_group[s])
+        slot_recs.append(o)
+        for _: uint256 in range(3):
+            o = pd.times_x(o, 1)
+            slot_recs.append(o)
+    mat_recs: DynArray[uint256, pd.MAX_MATS] = []
+    run_end: uint256 = 0
+    kernel_head: Bytes[KERNEL_HEAD] = b""
     ng: uint256 = len(sess.group_h)
     # per FRI layer, the same for every query: the inverse of the layer's coset shift and
     # beta^arity (what a shorter height rolls in with); the final layer's shift
@@ -75,10 +103,9 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
     pos: uint256 = 0
     for q: uint256 in range(count, bound=pd.MAX_QUERIES):
         idx: uint256 = sess.indices[q0 + q]
-        acc: DynArray[uint256, pd.MAX_GROUPS] = []
-        for g: uint256 in range(ng, bound=pd.MAX_GROUPS):
-            acc.append(0)
         # every round: the rows of its matrices (grouped by height), authenticated
+        qstart: uint256 = pos
+        opened_ok: bool = True      # asserted after the kernel: a non-canonical value is named first
         mi: uint256 = 0
         for r: uint256 in range(len(sess.roots), bound=4):
             tl: uint256 = sess.round_log[r]
@@ -92,32 +119,32 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
                     break
                 x: uint256 = sess.mats[mi]
                 w: uint256 = (x >> 16) & 65535
-                s02: uint256 = 0
-                s13: uint256 = 0
-                full: uint256 = w >> 3
-                for j: uint256 in range(full, bound=128):
-                    # eight columns per word: all canonical, then their products
-                    y: uint256 = extract32(blob, unsafe_add(pos, j << 5), output_type=uint256)
-                    y = ((y & pd.MASK_BYTES) << 8) | ((y >> 8) & pd.MASK_BYTES)
-                    y = ((y & pd.MASK_HALVES) << 16) | ((y >> 16) & pd.MASK_HALVES)
-                    b: uint256 = j << 3
-                    assert (unsafe_add(y & pd.EVEN_LANES, pd.LANE_BIAS) | unsafe_add((y >> 32) & pd.EVEN_LANES, pd.LANE_BIAS)) \
-                        & pd.LANE_CARRIES == 0, "non-canonical field element"
-                    s02 = unsafe_add(s02, unsafe_add(unsafe_add(unsafe_add(unsafe_mul(y >> 224, c02[b]), unsafe_mul((y >> 192) & pd.M32, c02[unsafe_add(b, 1)])), unsafe_add(unsafe_mul((y >> 160) & pd.M32, c02[unsafe_add(b, 2)]), unsafe_mul((y >> 128) & pd.M32, c02[unsafe_add(b, 3)]))), unsafe_add(unsafe_add(unsafe_mul((y >> 96) & pd.M32, c02[unsafe_add(b, 4)]), unsafe_mul((y >> 64) & pd.M32, c02[unsafe_add(b, 5)])), unsafe_add(unsafe_mul((y >> 32) & pd.M32, c02[unsafe_add(b, 6)]), unsafe_mul(y & pd.M32, c02[unsafe_add(b, 7)])))))
-                    s13 = unsafe_add(s13, unsafe_add(unsafe_add(unsafe_add(unsafe_mul(y >> 224, c13[b]), unsafe_mul((y >> 192) & pd.M32, c13[unsafe_add(b, 1)])), unsafe_add(unsafe_mul((y >> 160) & pd.M32, c13[unsafe_add(b, 2)]), unsafe_mul((y >> 128) & pd.M32, c13[unsafe_add(b, 3)]))), unsafe_add(unsafe_add(unsafe_mul((y >> 96) & pd.M32, c13[unsafe_add(b, 4)]), unsafe_mul((y >> 64) & pd.M32, c13[unsafe_add(b, 5)])), unsafe_add(unsafe_mul((y >> 32) & pd.M32, c13[unsafe_add(b, 6)]), unsafe_mul(y & pd.M32, c13[unsafe_add(b, 7)])))))
-                if w & 7 != 0:
-                    y: uint256 = pd.bswap32x8(extract32(blob, pos + 32 * full, output_type=uint256))
-                    for l: uint256 in range(w & 7, bound=8):
-                        v: uint256 = (y >> (224 - 32 * l)) & pd.M32
-                        assert v < bb.P, "non-canonical field element"
-                        s02 = unsafe_add(s02, unsafe_mul(v, c02[(full << 3) + l]))
-                        s13 = unsafe_add(s13, unsafe_mul(v, c13[(full << 3) + l]))
-                comb: uint256 = pd.from_lanes(s02, s13)
+                if q == 0:
+                    # the matrix's kernel record (evm_row_kernel.mat_record), or the last record
+                    # widened when this row follows it in the blob and continues it in every
+                    # group it is summed in (the same groups, each offset the last one's times
+                    # alpha^width): sum_c alpha^c v_c over the joined row, times the first
+                    # offsets, is both matrices' terms, in one long row instead of two short
+                    # ones (a table's quotient chunks are four columns each)
+                    slot: uint256 = sess.mat_slot[mi]
+                    points: uint256 = sess.mat_points[mi]
+                    n: uint256 = len(mat_recs)
+                    join: bool = False
+                    if run_end == pos and n != 0:
+                        last: uint256 = mat_recs[n - 1]
+                        lw: uint256 = last & 65535
+                        ls: uint256 = (last >> 24) & 65535
+                        join = (last >> 16) & 255 == points and lw + w <= KERNEL_MAX_WIDTH
+                        for p: uint256 in range(points, bound=2):
+                            if join:
+                                join = sess.slot_group[ls + p] == sess.slot_group[slot + p] and \
+                                    bb.e_mul(sess.slot_offset[ls + p], powers[lw]) == sess.slot_offset[slot + p]
+                        if join:
+                            mat_recs[n - 1] = last + w
+                    if not join:
+                        mat_recs.append(((pos - qstart) << 40) | (slot << 24) | (points << 16) | w)
+                    run_end = pos + 4 * w
                 pos += 4 * w
-                for p: uint256 in range(sess.mat_points[mi], bound=2):
-                    slot: uint256 = sess.mat_slot[mi] + p
-                    g: uint256 = sess.slot_group[slot]
-                    acc[g] = bb.e_add(acc[g], bb.e_mul(sess.slot_offset[slot], comb))
                 if x & 1 == 1:
                     digest: bytes32 = keccak256(slice(blob, gstart, pos + sess.salt - gstart))
                     pos += sess.salt
@@ -151,7 +178,20 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
                         nxt = inj_levels[ji]
                         assert nxt > k, "mmcs: injection levels must ascend"
             assert ji == ni, "mmcs: injection level out of the path"
-            assert node == sess.roots[r], "a Merkle opening does not match its commitment"
+            opened_ok = opened_ok and node == sess.roots[r]
+        # the rows combined with the powers of alpha and summed per (height, point) group
+        # by the kernel, which checks that every value is canonical
+        if q == 0:
+            kernel_head = abi_encode(powers, mat_recs, slot_recs, ng)
+        win: uint256 = min(qstart, len(blob) - ROW_WINDOW)
+        assert pos - win <= ROW_WINDOW, "a query's rows exceed the row kernel's window"
+        ok: bool = False
+        sums: Bytes[pd.MAX_GROUPS * 32] = b""
+        ok, sums = raw_call(ROW_KERNEL, concat(convert(qstart - win, bytes32), kernel_head, slice(blob, win, ROW_WINDOW)),
+                            max_outsize=pd.MAX_GROUPS * 32, is_static_call=True, revert_on_failure=False)
+        assert ok, "non-canonical field element"
+        assert opened_ok, "a Merkle opening does not match its commitment"
+        assert len(sums) == ng * 32, "row kernel: wrong output"
         # the batched DEEP quotient per height: sum_g (acc_g - V_g) / (x_h - z_g), one inversion
         red: uint256[64] = empty(uint256[64])
         red_set: uint256 = 0
@@ -173,7 +213,7 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
             dinv: uint256 = bb.e_mul(inv, prefix[g])
             inv = bb.e_mul(inv, dens[g])
             h: uint256 = sess.group_h[g]
-            red[h] = bb.e_add(red[h], bb.e_mul(bb.e_sub(acc[g], sess.group_v[g]), dinv))
+            red[h] = bb.e_add(red[h], bb.e_mul(bb.e_sub(extract32(sums, g << 5, output_type=uint256), sess.group_v[g]), dinv))
             red_set |= 1 << h
         if sess.mask_root != empty(bytes32):
             m: uint256 = pd.ext_le(extract32(blob, pos, output_type=uint256))
@@ -214,7 +254,7 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
                 cur = bb.e_add(cur, bb.e_mul(red[lh], lay_roll[i]))
         x: uint256 = ff.domain_point(coset, index, lh)
         assert ff.eval_poly(sess.final_poly, x) == cur, "the final polynomial disagrees with the folded values"
-    assert len(blob) == pos + 32, "query data has the wrong length"
+    assert len(blob) == max(pos + 32, ROW_WINDOW), "query data has the wrong length"
     self.progress[sid] = done + count
     if q0 + count == sess.num_queries:
         self.facts[sess.statement] = True
