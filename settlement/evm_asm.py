@@ -12,7 +12,8 @@ A program is a sequence of items:
 * an opcode mnemonic (``"ADD"``, ``"DUP3"``, ``"JUMPDEST"`` ...);
 * ``Push(value)``: the shortest ``PUSHn`` of a non-negative integer below 2^256;
 * ``Label(name)``: a jump target (emits ``JUMPDEST``);
-* ``PushLabel(name)``: ``PUSH2`` of a label's offset (for ``JUMP``/``JUMPI``).
+* ``PushLabel(name)``: ``PUSH2`` of a label's offset (for ``JUMP``/``JUMPI``);
+* ``PushJumpTable(names)``: ``PUSH32`` of up to 16 label offsets (a dispatch table).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ _BASE = {
     "ADDMOD": 0x08, "MULMOD": 0x09, "LT": 0x10, "GT": 0x11, "EQ": 0x14, "ISZERO": 0x15,
     "AND": 0x16, "OR": 0x17, "XOR": 0x18, "NOT": 0x19, "SHL": 0x1B, "SHR": 0x1C,
     "CALLDATALOAD": 0x35, "CALLDATASIZE": 0x36, "CALLDATACOPY": 0x37, "CODECOPY": 0x39,
+    "EXTCODECOPY": 0x3C,
     "POP": 0x50, "MLOAD": 0x51, "MSTORE": 0x52, "JUMP": 0x56, "JUMPI": 0x57,
     "JUMPDEST": 0x5B, "PUSH0": 0x5F, "RETURN": 0xF3, "REVERT": 0xFD,
 }
@@ -49,7 +51,14 @@ class PushLabel:
     name: str
 
 
-Item = Union[str, Push, Label, PushLabel]
+@dataclass(frozen=True)
+class PushJumpTable:
+    """``PUSH32`` of the offsets of ``names``, label k in bits [16k, 16k + 16): a jump table
+    read with ``(table >> (16 * k)) & 0xFFFF`` (at most 16 labels)."""
+    names: tuple[str, ...]
+
+
+Item = Union[str, Push, Label, PushLabel, PushJumpTable]
 
 
 def _push_bytes(value: int) -> bytes:
@@ -75,6 +84,10 @@ def assemble(program: Iterable[Item]) -> bytes:
             at += 1
         elif isinstance(it, PushLabel):
             at += 3
+        elif isinstance(it, PushJumpTable):
+            if len(it.names) > 16:
+                raise ValueError("a jump table holds at most 16 labels")
+            at += 33
         elif isinstance(it, Push):
             at += len(_push_bytes(it.value))
         elif it in OPCODES:
@@ -89,6 +102,12 @@ def assemble(program: Iterable[Item]) -> bytes:
             if it.name not in labels:
                 raise ValueError(f"label {it.name!r} is never defined")
             out += bytes([OPCODES["PUSH2"]]) + labels[it.name].to_bytes(2, "big")
+        elif isinstance(it, PushJumpTable):
+            missing = [n for n in it.names if n not in labels]
+            if missing:
+                raise ValueError(f"label {missing[0]!r} is never defined")
+            table = sum(labels[n] << (16 * k) for k, n in enumerate(it.names))
+            out += bytes([OPCODES["PUSH32"]]) + table.to_bytes(32, "big")
         elif isinstance(it, Push):
             out += _push_bytes(it.value)
         else:

@@ -1,61 +1,45 @@
-"""The row-combination kernel: EVM assembly for the hottest loop of the on-chain verifier.
+"""The row-combination kernel: EVM assembly for the DEEP sums, the on-chain verifier's hottest loop.
 
 Why: at every FRI query the verifier combines the opened row of every committed matrix
-(about 2,700 BabyBear values for a zkMIPS segment proof) with the powers of the DEEP
-challenge alpha, ``sum_c alpha^c * v_c``. In Vyper that loop cost about 260 gas a column,
-most of it array bounds checks and memory-resident locals; here it is scheduled by hand on
-the stack (about 70 gas a column). ``queries.vy`` calls it once per query with a STATICCALL.
+(about 2,500 BabyBear values for a zkMIPS segment proof) with the powers of the DEEP
+challenge alpha, ``sum_c alpha^c v_c``, and sums those combinations per (height, point)
+group, each times its slot's offset. In Vyper that cost about 260 gas a column, most of it
+array bounds checks and memory-resident locals; here it is scheduled by hand on the stack
+(about 70 gas a column in full words). ``queries.vy`` calls it once per query, and
+``ood.vy`` once per proof for the opened values' sums (whose extension values are rows of
+base values whose coefficients are alpha^c X^j).
 
-Input (the ABI encoding of ``(uint256[] table, uint256[] mats, bytes rows)``, no selector):
+Input (no selector): a word, the calldata offset of the rows; then the ABI encoding of
+``(uint256[] powers, uint256[] mats, uint256[] slots, uint256 groups)``; then the rows.
 
-* ``table[c]``: alpha^c packed as in ``babybear.vy`` (coefficient i in bits [64i, 64i + 64)),
-  for c below the widest matrix;
-* ``mats[m]``: ``offset << 16 | width``: matrix m's row is ``width`` little-endian u32 values
-  at byte ``offset`` of ``rows``;
-* ``rows``: the bytes those offsets point into (a query's part of the proof blob).
+* ``powers[c]``: the coefficient of a row's column c (alpha^c), packed as in ``babybear.vy``
+  (coefficient i in bits [64i, 64i + 64));
+* ``mats[m]``: :func:`mat_record`: where matrix m's row lies (``width`` little-endian u32
+  values), its first slot and its number of slots (points);
+* ``slots``: five words per slot (:func:`slot_record`): its group and its offset o as
+  o, X o, X^2 o, X^3 o (so that c * o is four MULs by c's coefficients).
 
-Output: per matrix the two words ``(s02, s13)`` of ``proofdata.vy`` ``alpha_lanes`` sums,
-whose lanes (128 bits wide) hold the integer sums ``sum_c v_c * a_{c,i}`` for i = 0, 2 and
-1, 3; ``proofdata.from_lanes`` reduces them. One MUL of a value by a packed power gives all
-four products (each below p^2 < 2^62, four of them below 2^64), so four columns are summed in
-64-bit lanes before they are spread into the 128-bit ones.
+Output: per group, ``sum over its slots s: o_s * sum_c powers[c] * v_{m(s),c}``, packed.
 
-Every value is checked canonical (below p), eight at a time; a non-canonical value reverts
-(with no reason: ``queries.vy`` names it).
+A row's values are summed with one MUL each by a packed power (all four products, each
+below p^2 < 2^62, four of them below 2^64 in 64-bit lanes), spread every four columns into
+128-bit lanes, and reduced once per row. Every value is checked canonical (below p), eight at
+a time; a non-canonical value reverts (with no reason: the caller names it).
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
+from settlement import evm_field_asm as F
 from settlement.evm_asm import Item, Label, Push, PushLabel, assemble
+from settlement.evm_field_asm import LANES_02, M32, M64, M128, P, bswap32x8, check_canonical8, mod_p
 
-P = 2013265921
-M128 = (1 << 128) - 1
-#: Bytes of a slot record (group, then the offset times 1, X, X^2, X^3).
-SLOT_BYTES = 160
 #: Bytes of a query blob passed to the kernel per query (``queries.vy`` ROW_WINDOW, checked
 #: equal by the tests): a query's rows and the Merkle paths between them must fit in it.
 ROW_WINDOW = 16384
-M32 = (1 << 32) - 1
-M64 = (1 << 64) - 1
-#: 64-bit lanes 0 and 2 of a word (the products' coefficients 0 and 2, or 1 and 3 after >> 64)
-LANES_02 = M64 | (M64 << 128)
-#: proofdata.vy's constants for byte swaps and the eight-at-once canonical check
-MASK_BYTES = int("00ff" * 16, 16)
-MASK_HALVES = int("0000ffff" * 8, 16)
-EVEN_LANES = int("00000000ffffffff" * 4, 16)
-LANE_BIAS = sum(((1 << 32) - P) << (64 * i) for i in range(4))
-LANE_CARRIES = sum(1 << (64 * i + 32) for i in range(4))
-
-
-def _bswap32x8() -> list[Item]:
-    """x -> x with the bytes of each 32-bit lane reversed (little-endian values to numbers)."""
-    out: list[Item] = []
-    for mask, shift in ((MASK_BYTES, 8), (MASK_HALVES, 16)):
-        out += ["DUP1", Push(mask), "AND", Push(shift), "SHL",
-                "SWAP1", Push(shift), "SHR", Push(mask), "AND", "OR"]
-    return out
+#: Bytes of a slot record (group, then the offset times 1, X, X^2, X^3).
+SLOT_BYTES = 160
 
 
 def _lane(y_depth: int, lane: int) -> list[Item]:
@@ -76,17 +60,12 @@ def _spread(s02_depth: int) -> list[Item]:
             Push(64), "SHR", Push(LANES_02), "AND", f"DUP{d + 1}", "ADD", f"SWAP{d}", "POP"]
 
 
-def _mod_p() -> list[Item]:
-    """[x, ...] -> [x mod p, ...]."""
-    return [Push(P), "SWAP1", "MOD"]
-
-
 def program() -> list[Item]:
     """The kernel. Stack comments list the top first."""
     p: list[Item] = [
         Push(128), "CALLDATALOAD",                          # [ng]
         Push(96), "CALLDATALOAD", Push(64), "ADD",          # [sp0, ng]      slot records
-        Push(ROW_WINDOW), "CALLDATASIZE", "SUB", "PUSH0", "CALLDATALOAD", "ADD",  # [rp, sp0, ng]
+        "PUSH0", "CALLDATALOAD",                            # [rp, sp0, ng]  the rows' offset
         Push(32), "CALLDATALOAD", Push(64), "ADD",          # [tp0, rp, sp0, ng]   powers
         "SWAP1",                                            # [rp, tp0, sp0, ng]
         Push(64), "CALLDATALOAD", Push(32), "ADD",          # [mlen_at, rp, ...]
@@ -101,10 +80,7 @@ def program() -> list[Item]:
         "PUSH0", "SWAP1", "PUSH0", "SWAP1", "DUP8",         # [tp, p, s02, s13, w, mp, ...]
         Label("word"),
         Push(8), "DUP6", "LT", PushLabel("tail"), "JUMPI",  # fewer than 8 columns left
-        "DUP2", "CALLDATALOAD", *_bswap32x8(),              # [y, tp, p, s02, s13, w, ...]
-        "DUP1", Push(EVEN_LANES), "AND", Push(LANE_BIAS), "ADD",
-        "DUP2", Push(32), "SHR", Push(EVEN_LANES), "AND", Push(LANE_BIAS), "ADD", "OR",
-        Push(LANE_CARRIES), "AND", PushLabel("bad"), "JUMPI",
+        "DUP2", "CALLDATALOAD", *bswap32x8(), *check_canonical8(),  # [y, tp, p, s02, s13, w, ...]
     ]
     for group in (0, 4):
         p += [*_lane(1, group), "DUP3"]                     # [tp, v, y, tp, ...]
@@ -121,7 +97,7 @@ def program() -> list[Item]:
         PushLabel("word"), "JUMP",
         Label("tail"),                                      # [tp, p, s02, s13, w, ...]
         "DUP5", "ISZERO", PushLabel("reduce"), "JUMPI",
-        "DUP2", "CALLDATALOAD", *_bswap32x8(), Push(224), "SHR",    # [v, tp, ...]
+        "DUP2", "CALLDATALOAD", *bswap32x8(), Push(224), "SHR",    # [v, tp, ...]
         Push(P), "DUP2", "LT", "ISZERO", PushLabel("bad"), "JUMPI",
         "DUP2", "CALLDATALOAD", "MUL",                      # [t, tp, p, s02, s13, w, ...]
         *_spread(4),
@@ -131,10 +107,10 @@ def program() -> list[Item]:
         # the row's combination c = c0 + c1 X + c2 X^2 + c3 X^3, reduced
         Label("reduce"),                                    # [tp, p, s02, s13, 0, mp, ...]
         "POP", "POP", "SWAP2", "POP", "SWAP1",              # [s02, s13, mp, mend, rp, tp0, sp0, ng]
-        "DUP2", Push(128), "SHR", *_mod_p(),                # [c3, s02, s13, ...]
-        "DUP2", Push(128), "SHR", *_mod_p(),                # [c2, c3, s02, s13, ...]
-        "DUP4", Push(M128), "AND", *_mod_p(),               # [c1, c2, c3, s02, s13, ...]
-        "DUP4", Push(M128), "AND", *_mod_p(),               # [c0, c1, c2, c3, s02, s13, mp, ..., sp0, ng]
+        "DUP2", Push(128), "SHR", *mod_p(),                # [c3, s02, s13, ...]
+        "DUP2", Push(128), "SHR", *mod_p(),                # [c2, c3, s02, s13, ...]
+        "DUP4", Push(M128), "AND", *mod_p(),               # [c1, c2, c3, s02, s13, ...]
+        "DUP4", Push(M128), "AND", *mod_p(),               # [c0, c1, c2, c3, s02, s13, mp, ..., sp0, ng]
         # its slots: acc[g] += c * o, with o's rotations X^t o given (one MUL per coefficient)
         "DUP7", "CALLDATALOAD",                             # [e, c0, ...]
         "DUP1", Push(16), "SHR", Push(0xFF), "AND", Push(SLOT_BYTES), "MUL",
@@ -164,10 +140,10 @@ def program() -> list[Item]:
         "DUP2", "DUP2", "LT", "ISZERO", PushLabel("return"), "JUMPI",
         "DUP1", Push(6), "SHL", "MLOAD",                    # [a02, g, ng]
         "DUP2", Push(6), "SHL", Push(32), "ADD", "MLOAD",   # [a13, a02, g, ng]
-        "DUP1", Push(128), "SHR", *_mod_p(), Push(192), "SHL",
-        "DUP3", Push(128), "SHR", *_mod_p(), Push(128), "SHL", "OR",
-        "SWAP1", Push(M128), "AND", *_mod_p(), Push(64), "SHL", "OR",
-        "SWAP1", Push(M128), "AND", *_mod_p(), "OR",        # [x, g, ng]
+        "DUP1", Push(128), "SHR", *mod_p(), Push(192), "SHL",
+        "DUP3", Push(128), "SHR", *mod_p(), Push(128), "SHL", "OR",
+        "SWAP1", Push(M128), "AND", *mod_p(), Push(64), "SHL", "OR",
+        "SWAP1", Push(M128), "AND", *mod_p(), "OR",        # [x, g, ng]
         "DUP2", Push(5), "SHL", "MSTORE",
         Push(1), "ADD",
         PushLabel("pack"), "JUMP",
@@ -183,23 +159,9 @@ def runtime_code() -> bytes:
     return assemble(program())
 
 
-def _ext_mul(a: Sequence[int], b: Sequence[int]) -> list[int]:
-    """(a0 + a1 X + a2 X^2 + a3 X^3)(b0 + ...) in F_p[X]/(X^4 - 11)."""
-    out = [0] * 4
-    for i in range(4):
-        for j in range(4):
-            k, f = (i + j) % 4, (11 if i + j >= 4 else 1)
-            out[k] = (out[k] + f * a[i] * b[j]) % P
-    return out
-
-
-def _unpack(x: int) -> list[int]:
-    return [(x >> (64 * i)) & M64 for i in range(4)]
-
-
 def slot_record(group: int, offset: int) -> list[int]:
     """A slot's five words: its group, and its offset o times 1, X, X^2, X^3, packed."""
-    words, o = [group], _unpack(offset)
+    words, o = [group], F.unpack(offset)
     for t in range(4):
         words.append(sum(v << (64 * i) for i, v in enumerate(o)))
         o = [(11 * o[3]) % P, o[0], o[1], o[2]]
@@ -224,16 +186,14 @@ def group_sums(powers: Sequence[int], mats: Sequence[int], slots: Sequence[int],
             v = int.from_bytes(rows[off + 4 * c: off + 4 * c + 4].ljust(4, b"\0"), "little")
             if v >= P:
                 raise ValueError("non-canonical field element")
-            comb = [(x + v * a) % P for x, a in zip(comb, _unpack(powers[c]))]
+            comb = [(x + v * a) % P for x, a in zip(comb, F.unpack(powers[c]))]
         for s in range(first, first + points):
             g = slots[5 * s]
-            acc[g] = [(x + y) % P for x, y in zip(acc[g], _ext_mul(comb, _unpack(slots[5 * s + 1])))]
+            acc[g] = [(x + y) % P for x, y in zip(acc[g], F.ext_mul(comb, F.unpack(slots[5 * s + 1])))]
     return [sum(v << (64 * i) for i, v in enumerate(a)) for a in acc]
 
 
-def calldata(shift: int, prefix: bytes, window: bytes) -> bytes:
-    """The kernel's input as ``queries.vy`` builds it: the query's start in the window, the
-    per-proof prefix (``abi_encode(powers, mats, slots, groups)``) and the window."""
-    if len(window) != ROW_WINDOW:
-        raise ValueError(f"the window is {ROW_WINDOW} bytes")
-    return shift.to_bytes(32, "big") + prefix + window
+def calldata(prefix: bytes, rows: bytes, start: int = 0) -> bytes:
+    """The kernel's input: the calldata offset of the query's rows (``start`` bytes into
+    ``rows``), the per-proof prefix (``abi_encode(powers, mats, slots, groups)``), the rows."""
+    return (32 + len(prefix) + start).to_bytes(32, "big") + prefix + rows

@@ -26,7 +26,7 @@ from prover.zkmips import syscall as S
 from prover.zkmips.spec import BUS_INPUT, BUS_JOURNAL
 from prover.zkmips.receipt import params_of
 from settlement import chain
-from settlement import evm_row_kernel, evm_stark
+from settlement import evm_constraint_kernel, evm_row_kernel, evm_stark
 
 #: Most queries per ``verify_queries`` transaction: about 1.2 M gas each for the zkMIPS segment
 #: proof, so a batch stays well under the 30 M block gas limit. The queries are split into as
@@ -110,8 +110,9 @@ def deploy(w3: Web3, preset: str = "compact", *, sender: str | None = None,
     test preset only when asked for by name)."""
     sender = sender or w3.eth.default_account
     params = params_of(preset, allow_insecure=allow_insecure)
-    ood = chain.deploy(w3, "verifier/ood", sender=sender)
+    constraint_kernel = chain.deploy_code(w3, evm_constraint_kernel.runtime_code(), sender)
     row_kernel = chain.deploy_code(w3, evm_row_kernel.runtime_code(), sender)
+    ood = chain.deploy(w3, "verifier/ood", constraint_kernel, row_kernel, sender=sender)
     queries = chain.deploy(w3, "verifier/queries", row_kernel, sender=sender)
     stark_c = chain.deploy(w3, "verifier/stark", ood.address, queries.address, sender=sender)
     chain.send(w3, queries.functions.set_opener(stark_c.address), sender)

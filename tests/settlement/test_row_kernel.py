@@ -55,10 +55,9 @@ def _case(rng: random.Random, *, bad: int | None = None):
         at = (e >> 40) + 4 * col
         rows[at:at + 4] = (K.P + rng.randrange(2**32 - K.P)).to_bytes(4, "little")
     shift = rng.randint(0, 100)
-    window = rng.randbytes(shift) + bytes(rows)
-    window += bytes(K.ROW_WINDOW - len(window))
+    window = rng.randbytes(shift) + bytes(rows) + rng.randbytes(rng.randint(0, 64))
     head = encode(["uint256[]", "uint256[]", "uint256[]", "uint256"], [powers, mats, slots, groups])
-    return powers, mats, slots, groups, bytes(rows), K.calldata(shift, head, window)
+    return powers, mats, slots, groups, bytes(rows), K.calldata(head, window, shift)
 
 
 def _call(w3, kernel: str, data: bytes) -> list[int]:

@@ -3,9 +3,10 @@
 """
 @title zkMIPS STARK verifier: the out-of-domain point (a helper of `stark.vy`'s `begin`)
 @notice `check_tables`: for every table, C(zeta) == Z_H(zeta) * Q(zeta) (prover/stark.py
-        _check_table), with C = sum_i alpha^i C_i evaluated by interpreting the table's
-        constraint program, generated from the same AIR expressions the Python prover and
-        verifier use (settlement/evm_air.py). `layout` and `deep_values`: the opened values'
+        _check_table), with C = sum_i alpha^i C_i evaluated by the constraint kernel
+        (settlement/evm_constraint_kernel.py), which interprets the table's constraint program,
+        generated from the same AIR expressions the Python prover and verifier use
+        (settlement/evm_air.py). `layout` and `deep_values`: the opened values'
         matrices, opening slots and DEEP groups (prover/pcs.py). A contract of its own only
         because the EVM caps code size.
 """
@@ -15,13 +16,27 @@ from verifier import fri_fold as ff
 from verifier import proofdata as pd
 
 
+# the assembled kernels (stateless): the programs' interpreter
+# (settlement/evm_constraint_kernel.py) and the DEEP sums (settlement/evm_row_kernel.py)
+CONSTRAINT_KERNEL: public(immutable(address))
+ROW_KERNEL: public(immutable(address))
+# the row kernel's input for the opened values: abi_encode(coef, recs, slot_recs, groups)
+DEEP_HEAD: constant(uint256) = 128 + 32 * (3 + 4 * pd.KERNEL_MAX_WIDTH + 6 * pd.KERNEL_MAX_SLOTS)
+
+
+@deploy
+def __init__(constraint_kernel: address, row_kernel: address):
+    CONSTRAINT_KERNEL = constraint_kernel
+    ROW_KERNEL = row_kernel
+
+
 @external
 @view
 def check_tables(c: pd.Ctx, programs: DynArray[address, pd.MAX_TABLES], circuit: Bytes[pd.MAX_CIRCUIT],
                  head: Bytes[pd.MAX_HEAD], pub_off: DynArray[uint256, pd.MAX_TABLES], sums_off: uint256,
                  heights: DynArray[uint256, pd.MAX_TABLES], opened: Bytes[pd.MAX_OPENED]) -> bool:
-    """C(zeta) == Z_H(zeta) * Q(zeta) for every table (prover/stark.py _check_table), the
-    constraints evaluated by interpreting the table's program."""
+    """C(zeta) == Z_H(zeta) * Q(zeta) for every table (prover/stark.py _check_table), C the
+    constraints folded by alpha, evaluated by the constraint kernel from the table's program."""
     pre_total: uint256 = 0
     main_total: uint256 = 0
     perm_total: uint256 = 0
@@ -38,6 +53,10 @@ def check_tables(c: pd.Ctx, programs: DynArray[address, pd.MAX_TABLES], circuit:
     quot_at: uint256 = perm_at + perm_total + 32
     sum_at: uint256 = sums_off
     one: uint256 = 1
+    # per table: Z_H(zeta), the selectors, where its opened values and publics lie (the
+    # kernel's record: evm_constraint_kernel.table_record)
+    recs: DynArray[uint256, 12 * pd.MAX_TABLES] = []
+    zns: DynArray[uint256, pd.MAX_TABLES] = []
     for t: uint256 in range(c.nt, bound=pd.MAX_TABLES):
         tb: pd.Tab = pd.table(circuit, t)
         lh: uint256 = heights[t]
@@ -48,12 +67,35 @@ def check_tables(c: pd.Ctx, programs: DynArray[address, pd.MAX_TABLES], circuit:
         w_inv: uint256 = ff.two_adic_generator_inv(lh)
         n_inv: uint256 = bb.inv(n % bb.P)
         zeta_minus_winv: uint256 = bb.e_sub(c.zeta, w_inv)
-        sels: uint256[3] = [
-            bb.e_mul_base(bb.e_mul(zh, bb.e_inv(bb.e_sub(c.zeta, one))), n_inv),
-            bb.e_mul_base(bb.e_mul(zh, bb.e_inv(zeta_minus_winv)), bb.mul(w_inv, n_inv)),
-            zeta_minus_winv]
-        folded: uint256 = self._eval_program(c, programs[t], head, pub_off[t], sum_at, opened,
-                                             pre_at, tb.pre_w, main_at, tb.main_w, perm_at, tb.perm_w, sels)
+        recs.append(convert(programs[t], uint256))
+        recs.append(pre_at)
+        recs.append(tb.pre_w)
+        recs.append(main_at)
+        recs.append(tb.main_w)
+        recs.append(perm_at)
+        recs.append(tb.perm_w)
+        recs.append(pub_off[t])
+        recs.append(sum_at)
+        recs.append(bb.e_mul_base(bb.e_mul(zh, bb.e_inv(bb.e_sub(c.zeta, one))), n_inv))
+        recs.append(bb.e_mul_base(bb.e_mul(zh, bb.e_inv(zeta_minus_winv)), bb.mul(w_inv, n_inv)))
+        recs.append(zeta_minus_winv)
+        zns.append(zn)
+        if tb.pre_w > 0:
+            pre_at += 32 * tb.pre_w
+        main_at += 32 * tb.main_w
+        perm_at += 32 * tb.perm_w
+        sum_at += 16 * tb.nbus
+    ok: bool = False
+    folded: Bytes[32 * pd.MAX_TABLES] = b""
+    ok, folded = raw_call(CONSTRAINT_KERNEL, abi_encode(c.z, c.beta, c.alpha, recs, opened, head),
+                          max_outsize=32 * pd.MAX_TABLES, is_static_call=True, revert_on_failure=False)
+    assert ok, "non-canonical field element"
+    assert len(folded) == 32 * c.nt, "constraint kernel: wrong output"
+    for t: uint256 in range(c.nt, bound=pd.MAX_TABLES):
+        tb: pd.Tab = pd.table(circuit, t)
+        lh: uint256 = heights[t]
+        n: uint256 = 1 << lh
+        zn: uint256 = zns[t]
         # Q(zeta) from the chunks
         mask: uint256 = 0
         if c.extra == 1:
@@ -82,106 +124,10 @@ def check_tables(c: pd.Ctx, programs: DynArray[address, pd.MAX_TABLES], circuit:
             qi: uint256 = pd.recombine2(extract32(opened, at, output_type=uint256),
                                         extract32(opened, at + 32, output_type=uint256))
             q = bb.e_add(q, bb.e_mul(bb.e_mul_base(li, bb.inv(ci)), qi))
-        assert folded == bb.e_mul(zh, q), "constraints do not hold at zeta"
-        if tb.pre_w > 0:
-            pre_at += 32 * tb.pre_w
-        main_at += 32 * tb.main_w
-        perm_at += 32 * tb.perm_w
+        assert extract32(folded, 32 * t, output_type=uint256) == bb.e_mul(bb.e_sub(zn, one), q), \
+            "constraints do not hold at zeta"
         quot_at += 64 * k
-        sum_at += 16 * tb.nbus
     return True
-
-
-@internal
-@view
-def _eval_program(c: pd.Ctx, code: address, head: Bytes[pd.MAX_HEAD], pub_at: uint256, sum_at: uint256,
-                  opened: Bytes[pd.MAX_OPENED], pre_at: uint256, pre_w: uint256, main_at: uint256, main_w: uint256,
-                  perm_at: uint256, perm_w: uint256, sels: uint256[3]) -> uint256:
-    """sum_i alpha^i C_i(zeta) by interpreting a program of settlement/evm_air.py."""
-    prog: Bytes[pd.MAX_PROGRAM] = slice(code.code, 1, pd.MAX_PROGRAM)
-    hw: uint256 = extract32(prog, 0, output_type=uint256)
-    nn: uint256 = hw >> 240
-    nr: uint256 = (hw >> 224) & 65535
-    roots_at: uint256 = 8 + 8 * nn
-    ec_at: uint256 = roots_at + 2 * nr
-    vals: uint256[pd.MAX_NODES] = empty(uint256[pd.MAX_NODES])
-    word: uint256 = 0
-    for i: uint256 in range(nn, bound=pd.MAX_NODES):
-        # four 8-byte records per 32-byte read
-        if i & 3 == 0:
-            word = extract32(prog, unsafe_add(8, i << 3), output_type=uint256)
-        w: uint256 = word << ((i & 3) << 6)
-        op: uint256 = w >> 248
-        a: uint256 = (w >> 232) & 65535
-        v: uint256 = 0
-        if op == 12:
-            # bb.e_mul, inlined
-            x: uint256 = vals[a]
-            y: uint256 = vals[(w >> 216) & 65535]
-            w2: uint256 = unsafe_mul(bb.W, (y >> 128) & bb.M64) % bb.P
-            w3: uint256 = unsafe_mul(bb.W, y >> 192) % bb.P
-            t: uint256 = unsafe_add(
-                unsafe_add(unsafe_mul(x & bb.M64, y), unsafe_mul((x >> 64) & bb.M64, (y << 64) | w3)),
-                unsafe_add(unsafe_mul((x >> 128) & bb.M64, (y << 128) | (w3 << 64) | w2),
-                           unsafe_mul(x >> 192, (y << 192) | (w3 << 128) | (w2 << 64) | (unsafe_mul(bb.W, (y >> 64) & bb.M64) % bb.P))))
-            v = ((t & bb.M64) % bb.P) | (((t >> 64) & bb.M64) % bb.P << 64) | (((t >> 128) & bb.M64) % bb.P << 128) | \
-                ((t >> 192) % bb.P << 192)
-        elif op == 10:
-            # bb.e_add, inlined
-            s: uint256 = unsafe_add(vals[a], vals[(w >> 216) & 65535])
-            v = unsafe_sub(s, unsafe_mul((unsafe_add(s, bb.K) >> 32) & bb.ONES, bb.P))
-        elif op == 11:
-            # bb.e_sub, inlined
-            s: uint256 = unsafe_sub(unsafe_add(vals[a], bb.PP), vals[(w >> 216) & 65535])
-            v = unsafe_sub(s, unsafe_mul((unsafe_add(s, bb.K) >> 32) & bb.ONES, bb.P))
-        elif op == 0:
-            v = pd.ext_le(extract32(opened, unsafe_add(main_at, unsafe_mul(16, unsafe_add(unsafe_mul((w >> 224) & 255, main_w), a))), output_type=uint256))
-        elif op == 2:
-            at: uint256 = unsafe_add(perm_at, unsafe_mul(16, unsafe_add(unsafe_mul((w >> 224) & 255, perm_w), a << 2)))
-            v = pd.recombine2(extract32(opened, at, output_type=uint256), extract32(opened, unsafe_add(at, 32), output_type=uint256))
-        elif op == 4:
-            v = (w >> 216) & pd.M32
-        elif op == 1:
-            v = pd.ext_le(extract32(opened, pre_at + 16 * (((w >> 224) & 255) * pre_w + a), output_type=uint256))
-        elif op == 3:
-            v = sels[(w >> 240) & 255]
-        elif op == 5:
-            v = pd.base_le(extract32(head, pub_at + 4 * a, output_type=uint256))
-        elif op == 6:
-            if a == 0:
-                v = c.z
-            else:
-                assert a == 1, "unknown challenge"
-                v = c.beta
-        elif op == 7:
-            v = pd.ext_le(extract32(head, sum_at + 16 * a, output_type=uint256))
-        elif op == 8:
-            e: uint256 = extract32(prog, ec_at + 16 * a, output_type=uint256)
-            v = (e >> 224) | (((e >> 192) & pd.M32) << 64) | (((e >> 160) & pd.M32) << 128) | (((e >> 128) & pd.M32) << 192)
-        elif op == 9:
-            v = bb.e_neg(vals[a])
-        else:
-            raise "unknown opcode"
-        vals[i] = v
-    # sum_i alpha^i C_i by Horner from the last root (bb.e_mul and bb.e_add inlined)
-    acc: uint256 = 0
-    y: uint256 = c.alpha
-    w2: uint256 = unsafe_mul(bb.W, (y >> 128) & bb.M64) % bb.P
-    w3: uint256 = unsafe_mul(bb.W, y >> 192) % bb.P
-    w1: uint256 = unsafe_mul(bb.W, (y >> 64) & bb.M64) % bb.P
-    r1: uint256 = (y << 64) | w3
-    r2: uint256 = (y << 128) | (w3 << 64) | w2
-    r3: uint256 = (y << 192) | (w3 << 128) | (w2 << 64) | w1
-    for j: uint256 in range(nr, bound=pd.MAX_NODES):
-        r: uint256 = extract32(prog, roots_at + 2 * (nr - 1 - j), output_type=uint256) >> 240
-        t: uint256 = unsafe_add(unsafe_add(unsafe_mul(acc & bb.M64, y), unsafe_mul((acc >> 64) & bb.M64, r1)),
-                                unsafe_add(unsafe_mul((acc >> 128) & bb.M64, r2), unsafe_mul(acc >> 192, r3)))
-        s: uint256 = unsafe_add(((t & bb.M64) % bb.P) | (((t >> 64) & bb.M64) % bb.P << 64) | (((t >> 128) & bb.M64) % bb.P << 128) |
-                                ((t >> 192) % bb.P << 192), vals[r])
-        acc = unsafe_sub(s, unsafe_mul((unsafe_add(s, bb.K) >> 32) & bb.ONES, bb.P))
-    return acc
-
-
 
 
 # ----------------------------------------------------------------------------- DEEP bookkeeping
@@ -306,82 +252,49 @@ def layout(c: pd.Ctx, circuit: Bytes[pd.MAX_CIRCUIT], heights: DynArray[uint256,
 
 
 @external
-@pure
+@view
 def deep_values(opened: Bytes[pd.MAX_OPENED], sess_in: pd.Session, slot_w: DynArray[uint256, pd.MAX_SLOTS],
                 slot_at: DynArray[uint256, pd.MAX_SLOTS]) -> pd.Session:
     """Per opening slot (matrix, point), in commit order: its offset alpha^(columns before it)
-    and, per group, V = sum offset * sum_c alpha^c v_c (prover/pcs.py _reduced_at).
-    sum_c alpha^c v_c = sum_j X^j sum_c v_{c,j} alpha^c, the inner sums over base coefficients
-    taken with alpha^c split in two words of 128-bit lanes (no reduction inside)."""
+    and, per group, V = sum offset * sum_c alpha^c v_c (prover/pcs.py _reduced_at), summed by
+    the row kernel: an opened extension value v_c is four base values v_{c,j}, so
+    sum_c alpha^c v_c = sum_{c,j} v_{c,j} (alpha^c X^j), a row of 4 w base values."""
     sess: pd.Session = sess_in
-    c02: uint256[pd.MAX_WIDTH] = empty(uint256[pd.MAX_WIDTH])
-    c13: uint256[pd.MAX_WIDTH] = empty(uint256[pd.MAX_WIDTH])
-    apw: uint256[pd.MAX_WIDTH] = empty(uint256[pd.MAX_WIDTH])
+    assert sess.max_width <= pd.KERNEL_MAX_WIDTH, "the circuit's matrices exceed the row kernel's bounds"
+    coef: DynArray[uint256, 4 * pd.KERNEL_MAX_WIDTH] = []
+    apw: DynArray[uint256, pd.KERNEL_MAX_WIDTH + 1] = []
     ap: uint256 = 1
-    for c: uint256 in range(sess.max_width + 1, bound=pd.MAX_WIDTH):
-        apw[c] = ap
-        c02[c], c13[c] = pd.alpha_lanes(ap)
+    for c: uint256 in range(sess.max_width + 1, bound=pd.KERNEL_MAX_WIDTH + 1):
+        apw.append(ap)
+        if c < sess.max_width:
+            r: uint256 = ap
+            coef.append(r)
+            for _: uint256 in range(3):
+                r = pd.times_x(r, 1)
+                coef.append(r)
         ap = bb.e_mul(ap, sess.alpha)
+    assert len(slot_w) <= pd.KERNEL_MAX_SLOTS, "the circuit's matrices exceed the row kernel's bounds"
+    recs: DynArray[uint256, pd.KERNEL_MAX_SLOTS] = []
+    slot_recs: DynArray[uint256, 5 * pd.KERNEL_MAX_SLOTS] = []
     offset: uint256 = 1
-    for s: uint256 in range(len(slot_w), bound=pd.MAX_SLOTS):
+    for s: uint256 in range(len(slot_w), bound=pd.KERNEL_MAX_SLOTS):
         w: uint256 = slot_w[s]
-        at: uint256 = slot_at[s]
-        # (s02, s13) sums per coefficient j of the opened values, two columns per 32-byte read
-        a0: uint256 = 0
-        b0: uint256 = 0
-        a1: uint256 = 0
-        b1: uint256 = 0
-        a2: uint256 = 0
-        b2: uint256 = 0
-        a3: uint256 = 0
-        b3: uint256 = 0
-        for c2: uint256 in range(w >> 1, bound=pd.MAX_WIDTH):
-            c: uint256 = c2 << 1
-            y: uint256 = extract32(opened, unsafe_add(at, c2 << 5), output_type=uint256)
-            y = ((y & pd.MASK_BYTES) << 8) | ((y >> 8) & pd.MASK_BYTES)
-            y = ((y & pd.MASK_HALVES) << 16) | ((y >> 16) & pd.MASK_HALVES)
-            assert (unsafe_add(y & pd.EVEN_LANES, pd.LANE_BIAS) | unsafe_add((y >> 32) & pd.EVEN_LANES, pd.LANE_BIAS)) \
-                & pd.LANE_CARRIES == 0, "non-canonical field element"
-            p: uint256 = c02[c]
-            q: uint256 = c13[c]
-            a0 = unsafe_add(a0, unsafe_mul(y >> 224, p))
-            b0 = unsafe_add(b0, unsafe_mul(y >> 224, q))
-            a1 = unsafe_add(a1, unsafe_mul((y >> 192) & pd.M32, p))
-            b1 = unsafe_add(b1, unsafe_mul((y >> 192) & pd.M32, q))
-            a2 = unsafe_add(a2, unsafe_mul((y >> 160) & pd.M32, p))
-            b2 = unsafe_add(b2, unsafe_mul((y >> 160) & pd.M32, q))
-            a3 = unsafe_add(a3, unsafe_mul((y >> 128) & pd.M32, p))
-            b3 = unsafe_add(b3, unsafe_mul((y >> 128) & pd.M32, q))
-            p = c02[unsafe_add(c, 1)]
-            q = c13[unsafe_add(c, 1)]
-            a0 = unsafe_add(a0, unsafe_mul((y >> 96) & pd.M32, p))
-            b0 = unsafe_add(b0, unsafe_mul((y >> 96) & pd.M32, q))
-            a1 = unsafe_add(a1, unsafe_mul((y >> 64) & pd.M32, p))
-            b1 = unsafe_add(b1, unsafe_mul((y >> 64) & pd.M32, q))
-            a2 = unsafe_add(a2, unsafe_mul((y >> 32) & pd.M32, p))
-            b2 = unsafe_add(b2, unsafe_mul((y >> 32) & pd.M32, q))
-            a3 = unsafe_add(a3, unsafe_mul(y & pd.M32, p))
-            b3 = unsafe_add(b3, unsafe_mul(y & pd.M32, q))
-        if w & 1 == 1:
-            c: uint256 = w - 1
-            y: uint256 = pd.bswap32x8(extract32(opened, at + 16 * c, output_type=uint256))
-            assert pd.canonical8(y >> 128), "non-canonical field element"
-            p: uint256 = c02[c]
-            q: uint256 = c13[c]
-            a0 = unsafe_add(a0, unsafe_mul(y >> 224, p))
-            b0 = unsafe_add(b0, unsafe_mul(y >> 224, q))
-            a1 = unsafe_add(a1, unsafe_mul((y >> 192) & pd.M32, p))
-            b1 = unsafe_add(b1, unsafe_mul((y >> 192) & pd.M32, q))
-            a2 = unsafe_add(a2, unsafe_mul((y >> 160) & pd.M32, p))
-            b2 = unsafe_add(b2, unsafe_mul((y >> 160) & pd.M32, q))
-            a3 = unsafe_add(a3, unsafe_mul((y >> 128) & pd.M32, p))
-            b3 = unsafe_add(b3, unsafe_mul((y >> 128) & pd.M32, q))
-        value: uint256 = pd.from_lanes(a0, b0)
-        value = bb.e_add(value, pd.times_x(pd.from_lanes(a1, b1), 1))
-        value = bb.e_add(value, pd.times_x(pd.from_lanes(a2, b2), 2))
-        value = bb.e_add(value, pd.times_x(pd.from_lanes(a3, b3), 3))
+        recs.append((slot_at[s] << 40) | (s << 24) | (1 << 16) | (4 * w))
+        slot_recs.append(sess.slot_group[s])
+        o: uint256 = offset
+        slot_recs.append(o)
+        for _: uint256 in range(3):
+            o = pd.times_x(o, 1)
+            slot_recs.append(o)
         sess.slot_offset.append(offset)
-        g: uint256 = sess.slot_group[s]
-        sess.group_v[g] = bb.e_add(sess.group_v[g], bb.e_mul(offset, value))
         offset = bb.e_mul(offset, apw[w])
+    head: Bytes[DEEP_HEAD] = abi_encode(coef, recs, slot_recs, len(sess.group_h))
+    ok: bool = False
+    sums: Bytes[32 * pd.MAX_GROUPS] = b""
+    ok, sums = raw_call(ROW_KERNEL, concat(convert(32 + len(head), bytes32), head, opened),
+                        max_outsize=32 * pd.MAX_GROUPS, is_static_call=True, revert_on_failure=False)
+    assert ok, "non-canonical field element"
+    assert len(sums) == 32 * len(sess.group_h), "row kernel: wrong output"
+    for g: uint256 in range(len(sess.group_h), bound=pd.MAX_GROUPS):
+        sess.group_v[g] = extract32(sums, 32 * g, output_type=uint256)
     return sess

@@ -28,6 +28,10 @@ MAX_QBLOB: constant(uint256) = 262144
 MAX_SESSION: constant(uint256) = 55776
 MAX_OPEN_BUSES: constant(uint256) = 16
 MAX_WIDTH: constant(uint256) = 1024
+# the widest matrix the row kernel's callers take (their buffers are EVM memory, charged
+# quadratically in every transaction; the segment's widest matrix has 218 columns)
+KERNEL_MAX_WIDTH: constant(uint256) = 256
+KERNEL_MAX_SLOTS: constant(uint256) = 192
 M32: constant(uint256) = 4294967295
 M64: constant(uint256) = 18446744073709551615
 M128: constant(uint256) = 340282366920938463463374607431768211455

@@ -24,10 +24,8 @@ ROW_KERNEL: public(immutable(address))
 # is at least this long: settlement/evm_stark.py query_blob pads it); the powers of alpha up
 # to the widest matrix; a record per slot. `begin` sessions of wider circuits are refused here.
 ROW_WINDOW: public(constant(uint256)) = 16384
-KERNEL_MAX_WIDTH: public(constant(uint256)) = 256
-KERNEL_MAX_SLOTS: public(constant(uint256)) = 192
 # the kernel input's per-batch part: abi_encode(powers, mat_recs, slot_recs, ng)
-KERNEL_HEAD: constant(uint256) = 128 + 32 * (3 + KERNEL_MAX_WIDTH + pd.MAX_MATS + 5 * KERNEL_MAX_SLOTS)
+KERNEL_HEAD: constant(uint256) = 128 + 32 * (3 + pd.KERNEL_MAX_WIDTH + pd.MAX_MATS + 5 * pd.KERNEL_MAX_SLOTS)
 owner: public(address)
 opener: public(address)
 # session id (keccak of its encoding) -> 1 + queries verified so far (0: unknown)
@@ -68,15 +66,15 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
     # what the row-combination kernel needs of the proof, once per batch: alpha^c, packed;
     # every slot's record (its group, and its offset times X^t, t < 4: evm_row_kernel.slot_record);
     # the matrices' records, from the first query's walk (the layout is the same for every query)
-    assert sess.max_width <= KERNEL_MAX_WIDTH and len(sess.slot_group) <= KERNEL_MAX_SLOTS, \
+    assert sess.max_width <= pd.KERNEL_MAX_WIDTH and len(sess.slot_group) <= pd.KERNEL_MAX_SLOTS, \
         "the circuit's matrices exceed the row kernel's bounds"
-    powers: DynArray[uint256, KERNEL_MAX_WIDTH] = []
+    powers: DynArray[uint256, pd.KERNEL_MAX_WIDTH] = []
     ap: uint256 = 1
-    for c: uint256 in range(KERNEL_MAX_WIDTH):
+    for c: uint256 in range(pd.KERNEL_MAX_WIDTH):
         powers.append(ap)
         ap = bb.e_mul(ap, sess.alpha)
-    slot_recs: DynArray[uint256, 5 * KERNEL_MAX_SLOTS] = []
-    for s: uint256 in range(len(sess.slot_group), bound=KERNEL_MAX_SLOTS):
+    slot_recs: DynArray[uint256, 5 * pd.KERNEL_MAX_SLOTS] = []
+    for s: uint256 in range(len(sess.slot_group), bound=pd.KERNEL_MAX_SLOTS):
         o: uint256 = sess.slot_offset[s]
         slot_recs.append(sess.slot_group[s])
         slot_recs.append(o)
@@ -134,7 +132,7 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
                         last: uint256 = mat_recs[n - 1]
                         lw: uint256 = last & 65535
                         ls: uint256 = (last >> 24) & 65535
-                        join = (last >> 16) & 255 == points and lw + w <= KERNEL_MAX_WIDTH
+                        join = (last >> 16) & 255 == points and lw + w <= pd.KERNEL_MAX_WIDTH
                         for p: uint256 in range(points, bound=2):
                             if join:
                                 join = sess.slot_group[ls + p] == sess.slot_group[slot + p] and \
@@ -187,7 +185,8 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
         assert pos - win <= ROW_WINDOW, "a query's rows exceed the row kernel's window"
         ok: bool = False
         sums: Bytes[pd.MAX_GROUPS * 32] = b""
-        ok, sums = raw_call(ROW_KERNEL, concat(convert(qstart - win, bytes32), kernel_head, slice(blob, win, ROW_WINDOW)),
+        ok, sums = raw_call(ROW_KERNEL, concat(convert(32 + len(kernel_head) + qstart - win, bytes32), kernel_head,
+                                               slice(blob, win, ROW_WINDOW)),
                             max_outsize=pd.MAX_GROUPS * 32, is_static_call=True, revert_on_failure=False)
         assert ok, "non-canonical field element"
         assert opened_ok, "a Merkle opening does not match its commitment"

@@ -1,0 +1,126 @@
+"""BabyBear and its quartic extension as EVM assembly macros, for the assembled kernels.
+
+The packing is ``babybear.vy``'s: an extension element is one word, coefficient i in bits
+[64i, 64i + 64), canonical (below p). Each macro is a list of items for
+:func:`settlement.evm_asm.assemble` with a stated stack effect (top first). Proof data is
+little-endian u32s; the loads check every value canonical and jump to the label ``bad``
+(which the kernel defines) where one is not.
+"""
+
+from __future__ import annotations
+
+from settlement.evm_asm import Item, Push, PushLabel
+
+P = 2013265921
+W = 11                                   # X^4 = W
+M32 = (1 << 32) - 1
+M64 = (1 << 64) - 1
+M128 = (1 << 128) - 1
+#: 64-bit lanes 0 and 2 of a word (and, after >> 64, lanes 1 and 3)
+LANES_02 = M64 | (M64 << 128)
+MASK_BYTES = int("00ff" * 16, 16)
+MASK_HALVES = int("0000ffff" * 8, 16)
+#: the low 32 bits of each 64-bit lane; 2^32 - p in each; bit 32 of each (proofdata.vy)
+EVEN_LANES = int("00000000ffffffff" * 4, 16)
+LANE_BIAS = sum(((1 << 32) - P) << (64 * i) for i in range(4))
+LANE_CARRIES = sum(1 << (64 * i + 32) for i in range(4))
+#: 1 in every 64-bit lane; p in every lane; 2^32 - p in every lane (babybear.vy ONES, PP, K)
+ONES = sum(1 << (64 * i) for i in range(4))
+PP = P * ONES
+K = LANE_BIAS
+
+
+def bswap32x8() -> list[Item]:
+    """[x] -> [x with the bytes of each 32-bit lane reversed] (little-endian values to numbers)."""
+    out: list[Item] = []
+    for mask, shift in ((MASK_BYTES, 8), (MASK_HALVES, 16)):
+        out += ["DUP1", Push(mask), "AND", Push(shift), "SHL",
+                "SWAP1", Push(shift), "SHR", Push(mask), "AND", "OR"]
+    return out
+
+
+def check_canonical8() -> list[Item]:
+    """[y] -> [y]; jumps to ``bad`` unless all eight 32-bit lanes of y are below p."""
+    return ["DUP1", Push(EVEN_LANES), "AND", Push(LANE_BIAS), "ADD",
+            "DUP2", Push(32), "SHR", Push(EVEN_LANES), "AND", Push(LANE_BIAS), "ADD", "OR",
+            Push(LANE_CARRIES), "AND", PushLabel("bad"), "JUMPI"]
+
+
+def mod_p() -> list[Item]:
+    """[x] -> [x mod p]."""
+    return [Push(P), "SWAP1", "MOD"]
+
+
+def ext_le() -> list[Item]:
+    """[word] -> [the extension element in the word's first 16 little-endian bytes]."""
+    return [*bswap32x8(), Push(128), "SHR", *check_canonical8(),       # [u]: v0 v1 v2 v3, top first
+            "DUP1", Push(96), "SHR",
+            "DUP2", Push(64), "SHR", Push(M32), "AND", Push(64), "SHL", "OR",
+            "DUP2", Push(32), "SHR", Push(M32), "AND", Push(128), "SHL", "OR",
+            "SWAP1", Push(M32), "AND", Push(192), "SHL", "OR"]
+
+
+def base_le() -> list[Item]:
+    """[word] -> [the base element in the word's first 4 little-endian bytes]."""
+    return [*bswap32x8(), Push(224), "SHR",
+            Push(P), "DUP2", "LT", "ISZERO", PushLabel("bad"), "JUMPI"]
+
+
+def reduce_once() -> list[Item]:
+    """[s] -> [s with p subtracted from every lane at or above p] (lanes below 2p)."""
+    return ["DUP1", Push(K), "ADD", Push(32), "SHR", Push(ONES), "AND", Push(P), "MUL", "SWAP1", "SUB"]
+
+
+def reduce_lanes() -> list[Item]:
+    """[t] -> [t's four 64-bit lanes, each mod p]."""
+    return ["DUP1", Push(192), "SHR", *mod_p(), Push(192), "SHL",
+            "DUP2", Push(128), "SHR", Push(M64), "AND", *mod_p(), Push(128), "SHL", "OR",
+            "DUP2", Push(64), "SHR", Push(M64), "AND", *mod_p(), Push(64), "SHL", "OR",
+            "SWAP1", Push(M64), "AND", *mod_p(), "OR"]
+
+
+def ext_rotations() -> list[Item]:
+    """[y] -> [y1, y2, y3, y]: y times X, X^2, X^3 with lanes below p, so that x * y is
+    x0 y + x1 y1 + x2 y2 + x3 y3, four MULs by base values (lanes below 4 p^2 < 2^64)."""
+    return ["DUP1", Push(192), "SHR", Push(W), "MUL", *mod_p(),               # [w3, y]
+            "DUP2", Push(128), "SHR", Push(M64), "AND", Push(W), "MUL", *mod_p(),  # [w2, w3, y]
+            "DUP3", Push(64), "SHR", Push(M64), "AND", Push(W), "MUL", *mod_p(),   # [w1, w2, w3, y]
+            "DUP4", Push(192), "SHL", "DUP4", Push(128), "SHL", "OR",
+            "DUP3", Push(64), "SHL", "OR", "OR",                                   # [y3, w2, w3, y]
+            "DUP4", Push(128), "SHL", "DUP4", Push(64), "SHL", "OR", "DUP3", "OR",  # [y2, y3, w2, w3, y]
+            "SWAP2", "POP",                                                        # [y3, y2, w3, y]
+            "DUP4", Push(64), "SHL", "DUP4", "OR",                                 # [y1, y3, y2, w3, y]
+            "SWAP3", "POP", "SWAP2"]                                               # [y1, y2, y3, y]
+
+
+def ext_mul_rotated(x_depth: int) -> list[Item]:
+    """[y1, y2, y3, y, ...] -> [x * y, ...] for x at stack depth ``x_depth`` (counting y1 as 1):
+    sum_i x_i * y_i (y0 = y), lanes reduced."""
+    d = x_depth
+    return [f"DUP{d}", Push(M64), "AND", "DUP5", "MUL",                          # x0 * y
+            f"DUP{d + 1}", Push(64), "SHR", Push(M64), "AND", "DUP3", "MUL", "ADD",     # + x1 * y1
+            f"DUP{d + 1}", Push(128), "SHR", Push(M64), "AND", "DUP4", "MUL", "ADD",    # + x2 * y2
+            f"DUP{d + 1}", Push(192), "SHR", "DUP5", "MUL", "ADD",                # + x3 * y3
+            "SWAP4", "POP", "POP", "POP", "POP",                                   # [t, ...]
+            *reduce_lanes()]
+
+
+# ----------------------------------------------------------------------------- Python reference
+# (the kernels' specifications use these; prover.field is the arithmetic's own source, and the
+# kernels' tests check the specifications against it)
+def unpack(x: int) -> list[int]:
+    """A packed extension element's four coefficients."""
+    return [(x >> (64 * i)) & M64 for i in range(4)]
+
+
+def pack(v) -> int:
+    return sum(int(c) << (64 * i) for i, c in enumerate(v))
+
+
+def ext_mul(a, b) -> list[int]:
+    """(a0 + a1 X + a2 X^2 + a3 X^3)(b0 + ...) mod X^4 - W, coefficient lists."""
+    out = [0] * 4
+    for i in range(4):
+        for j in range(4):
+            out[(i + j) % 4] = (out[(i + j) % 4] + (W if i + j >= 4 else 1) * a[i] * b[j]) % P
+    return out
