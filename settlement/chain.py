@@ -274,14 +274,20 @@ def send(w3: Web3, call: Any, sender: str, value: int = 0) -> TxReceipt:
         # estimated on the pending block, where the transaction will be mined: a node like anvil
         # estimates on the latest block by default, which misses evm_setNextBlockTimestamp
         # (eth-tester estimates on its pending block already and takes no block argument)
+        # (with a margin: the block it is mined in may differ from the one estimated on)
         if not is_embedded(w3):
-            tx["gas"] = call.estimate_gas(tx, block_identifier="pending")
+            tx["gas"] = call.estimate_gas(tx, block_identifier="pending") * 5 // 4 + 10_000
         tx_hash = call.transact(tx)
     except _revert_errors() as e:
         raise Reverted(str(e)) from e
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash)
-    if receipt["status"] != 1:  # mined but reverted (a node that skipped estimation)
-        raise Reverted(f"transaction {tx_hash.hex()} reverted")
+    if receipt["status"] != 1:  # mined but reverted: replay it on its block's parent for the reason
+        try:
+            call.call({"from": sender, "value": value, "gas": receipt["gasUsed"] * 2},
+                      block_identifier=receipt["blockNumber"] - 1)
+        except _revert_errors() as e:
+            raise Reverted(f"transaction {tx_hash.hex()} reverted: {e}") from e
+        raise Reverted(f"transaction {tx_hash.hex()} reverted (out of gas or the state changed)")
     return receipt
 
 

@@ -40,6 +40,13 @@ from settlement.evm_field_asm import LANES_02, M32, M64, M128, P, bswap32x8, che
 ROW_WINDOW = 16384
 #: Bytes of a slot record (group, then the offset times 1, X, X^2, X^3).
 SLOT_BYTES = 160
+#: Where the ABI-encoded part of the input starts (after the rows' offset and the query index).
+ABI = 64
+# memory: the groups' sums (64 bytes each, then packed in place), the walk's group digests
+# and levels, its variables, and a scratch area for hashing (a leaf's rows, a pair of nodes)
+INJ, INJL = 0x1000, 0x1800
+RB, IDX, TL, RI, SIB, NEXT, J, NG2 = (0x1F00 + 0x20 * k for k in range(8))
+SCR = 0x2000
 
 
 def _lane(y_depth: int, lane: int) -> list[Item]:
@@ -63,12 +70,14 @@ def _spread(s02_depth: int) -> list[Item]:
 def program() -> list[Item]:
     """The kernel. Stack comments list the top first."""
     p: list[Item] = [
-        Push(128), "CALLDATALOAD",                          # [ng]
-        Push(96), "CALLDATALOAD", Push(64), "ADD",          # [sp0, ng]      slot records
-        "PUSH0", "CALLDATALOAD",                            # [rp, sp0, ng]  the rows' offset
-        Push(32), "CALLDATALOAD", Push(64), "ADD",          # [tp0, rp, sp0, ng]   powers
+        "PUSH0", "CALLDATALOAD", Push(RB), "MSTORE",        # the rows' offset
+        Push(32), "CALLDATALOAD", Push(IDX), "MSTORE",      # the query's index
+        Push(ABI + 96), "CALLDATALOAD",                     # [ng]
+        Push(ABI + 64), "CALLDATALOAD", Push(ABI + 32), "ADD",   # [sp0, ng]      slot records
+        Push(RB), "MLOAD",                                  # [rp, sp0, ng]
+        Push(ABI), "CALLDATALOAD", Push(ABI + 32), "ADD",   # [tp0, rp, sp0, ng]   powers
         "SWAP1",                                            # [rp, tp0, sp0, ng]
-        Push(64), "CALLDATALOAD", Push(32), "ADD",          # [mlen_at, rp, ...]
+        Push(ABI + 32), "CALLDATALOAD", Push(ABI), "ADD",   # [mlen_at, rp, ...]
         "DUP1", "CALLDATALOAD", Push(5), "SHL",             # [32M, mlen_at, ...]
         "SWAP1", Push(32), "ADD",                           # [mp, 32M, rp, tp0, sp0, ng]
         "SWAP1", "DUP2", "ADD", "SWAP1",                    # [mp, mend, rp, tp0, sp0, ng]
@@ -148,11 +157,83 @@ def program() -> list[Item]:
         Push(1), "ADD",
         PushLabel("pack"), "JUMP",
         Label("return"),
-        "POP", Push(5), "SHL", "PUSH0", "RETURN",
+        "POP", Push(5), "SHL",                              # [rout]  the roots follow the sums
+        *_walk(),
+        "PUSH0", "RETURN",
         Label("bad"),
         "PUSH0", "PUSH0", "REVERT",
     ]
     return p
+
+
+def _walk() -> list[Item]:
+    """[rout] -> [rout + 32 * rounds]: per round of the walk records, the Merkle root its
+    opening climbs to (written at rout): every height group's digest (keccak of its rows and
+    salt), the first one the leaf, the others injected at their levels (prover/merkle.py's
+    mixed-height tree), the siblings read in place. Reverts when an injection is left over."""
+    top = (1 << 256) - 1
+    return [
+        Push(ABI + 128), "CALLDATALOAD", Push(ABI), "ADD",  # [wlen_at, rout]
+        "DUP1", "CALLDATALOAD", Push(5), "SHL",             # [32L, wlen_at, rout]
+        "SWAP1", Push(32), "ADD", "SWAP1", "DUP2", "ADD", "SWAP1",   # [wp, wend, rout]
+        Label("round"),
+        "DUP2", "DUP2", "LT", "ISZERO", PushLabel("walked"), "JUMPI",
+        "DUP1", "CALLDATALOAD",                             # [A, wp, wend, rout]
+        "DUP1", Push(0xFF), "AND", Push(TL), "MSTORE",
+        Push(IDX), "MLOAD", "DUP2", Push(8), "SHR", Push(0xFF), "AND", "SHR", Push(RI), "MSTORE",
+        "DUP1", Push(32), "SHR", Push(RB), "MLOAD", "ADD", Push(SIB), "MSTORE",
+        Push(16), "SHR", Push(0xFFFF), "AND",               # [ng2, wp, wend, rout]
+        "DUP1", Push(NG2), "MSTORE",
+        "SWAP1", Push(32), "ADD",                           # [gp, ng2, wend, rout]
+        "PUSH0",                                            # [j, gp, ng2, wend, rout]
+        Label("group"),
+        "DUP3", "DUP2", "LT", "ISZERO", PushLabel("climb0"), "JUMPI",
+        "DUP1", Push(5), "SHL", "DUP3", "ADD", "CALLDATALOAD",  # [G, j, gp, ...]
+        "DUP1", Push(0xFFFF), "AND", "DUP3", Push(5), "SHL", Push(INJL), "ADD", "MSTORE",
+        "DUP1", Push(16), "SHR", Push((1 << 48) - 1), "AND",    # [len, G, j, ...]
+        "SWAP1", Push(64), "SHR", Push(RB), "MLOAD", "ADD",     # [src, len, j, ...]
+        "DUP2", "SWAP1", Push(SCR), "CALLDATACOPY",         # [len, j, ...]
+        Push(SCR), "KECCAK256",                             # [digest, j, ...]
+        "DUP2", Push(5), "SHL", Push(INJ), "ADD", "MSTORE",
+        Push(1), "ADD", PushLabel("group"), "JUMP",
+        Label("climb0"),                                    # [ng2, gp, ng2, wend, rout]
+        "POP", "SWAP1", Push(5), "SHL", "ADD",              # [wp', wend, rout]
+        Push(1), Push(J), "MSTORE",
+        Push(top), Push(NEXT), "MSTORE",
+        Push(NG2), "MLOAD", Push(1), "LT", "ISZERO", PushLabel("leaf"), "JUMPI",
+        Push(INJL + 32), "MLOAD", Push(NEXT), "MSTORE",
+        Label("leaf"),
+        "PUSH0", Push(INJ), "MLOAD",                        # [node, k, wp', wend, rout]
+        Label("climb"),
+        Push(TL), "MLOAD", "DUP3", "LT", "ISZERO", PushLabel("climbed"), "JUMPI",
+        "DUP2", Push(5), "SHL", Push(SIB), "MLOAD", "ADD", "CALLDATALOAD",   # [s, node, k]
+        Push(RI), "MLOAD", "DUP4", "SHR", Push(1), "AND", PushLabel("right"), "JUMPI",
+        Push(SCR + 32), "MSTORE", "DUP1", Push(SCR), "MSTORE",   # node || sibling
+        PushLabel("hash"), "JUMP",
+        Label("right"),
+        Push(SCR), "MSTORE", "DUP1", Push(SCR + 32), "MSTORE",   # sibling || node
+        Label("hash"),
+        "POP", Push(64), Push(SCR), "KECCAK256",            # [node, k, ...]
+        "DUP2", Push(NEXT), "MLOAD", "EQ", "ISZERO", PushLabel("stepped"), "JUMPI",
+        Push(SCR), "MSTORE",                                # node || the next group's digest
+        Push(J), "MLOAD", "DUP1", Push(5), "SHL", Push(INJ), "ADD", "MLOAD", Push(SCR + 32), "MSTORE",
+        Push(1), "ADD", "DUP1", Push(J), "MSTORE",          # [j + 1, k, ...]
+        Push(top), Push(NEXT), "MSTORE",
+        "DUP1", Push(NG2), "MLOAD", "GT", "ISZERO", PushLabel("last"), "JUMPI",
+        "DUP1", Push(5), "SHL", Push(INJL), "ADD", "MLOAD", Push(NEXT), "MSTORE",
+        Label("last"),
+        "POP", Push(64), Push(SCR), "KECCAK256",
+        Label("stepped"),
+        "SWAP1", Push(1), "ADD", "SWAP1",                   # k += 1
+        PushLabel("climb"), "JUMP",
+        Label("climbed"),                                   # [node, k, wp', wend, rout]
+        Push(NG2), "MLOAD", Push(J), "MLOAD", "EQ", "ISZERO", PushLabel("bad"), "JUMPI",
+        "DUP5", "MSTORE", "POP",                            # [wp', wend, rout]
+        "SWAP2", Push(32), "ADD", "SWAP2",
+        PushLabel("round"), "JUMP",
+        Label("walked"),
+        "POP", "POP",                                       # [rout]
+    ]
 
 
 def runtime_code() -> bytes:
@@ -193,7 +274,45 @@ def group_sums(powers: Sequence[int], mats: Sequence[int], slots: Sequence[int],
     return [sum(v << (64 * i) for i, v in enumerate(a)) for a in acc]
 
 
-def calldata(prefix: bytes, rows: bytes, start: int = 0) -> bytes:
+def calldata(prefix: bytes, rows: bytes, start: int = 0, index: int = 0) -> bytes:
     """The kernel's input: the calldata offset of the query's rows (``start`` bytes into
-    ``rows``), the per-proof prefix (``abi_encode(powers, mats, slots, groups)``), the rows."""
-    return (32 + len(prefix) + start).to_bytes(32, "big") + prefix + rows
+    ``rows``), the query's index, the per-proof prefix (``abi_encode(powers, mats, slots,
+    groups, walk)``), the rows."""
+    return (ABI + len(prefix) + start).to_bytes(32, "big") + index.to_bytes(32, "big") + prefix + rows
+
+
+def walk_roots(rows: bytes, walk: Sequence[int], index: int) -> list[bytes]:
+    """The roots the kernel's walk climbs to, in Python (its specification, for tests):
+    ``walk`` per round a header (:func:`walk_header`) and a record per height group
+    (:func:`group_record`), offsets into ``rows``; ValueError where the kernel reverts."""
+    from prover.keccak import keccak256
+    roots, at = [], 0
+    while at < len(walk):
+        head = walk[at]
+        tl, shift, groups, sib = head & 0xFF, (head >> 8) & 0xFF, (head >> 16) & 0xFFFF, head >> 32
+        recs = walk[at + 1: at + 1 + groups]
+        at += 1 + groups
+        digests = [keccak256(rows[g >> 64: (g >> 64) + ((g >> 16) & ((1 << 48) - 1))]) for g in recs]
+        levels = [g & 0xFFFF for g in recs]
+        node, j, ri = digests[0], 1, index >> shift
+        for k in range(tl):
+            s = rows[sib + 32 * k: sib + 32 * k + 32].ljust(32, b"\0")
+            node = keccak256(s + node) if (ri >> k) & 1 else keccak256(node + s)
+            if j < groups and k == levels[j]:
+                node = keccak256(node + digests[j])
+                j += 1
+        if j != groups:
+            raise ValueError("an injection is left over")
+        roots.append(node)
+    return roots
+
+
+def walk_header(tree_levels: int, index_shift: int, groups: int, siblings_at: int) -> int:
+    """A round's walk header: its tree's height, the query index's shift to its height, its
+    number of height groups, where its siblings start."""
+    return siblings_at << 32 | groups << 16 | index_shift << 8 | tree_levels
+
+
+def group_record(offset: int, length: int, level: int) -> int:
+    """A height group's walk record: its bytes (rows and salt) and its injection level."""
+    return offset << 64 | length << 16 | level

@@ -15,9 +15,11 @@ from eth_abi import encode
 from prover import field
 from settlement import chain
 from settlement import evm_row_kernel as K
+from prover.merkle import MerkleTree, make_salts
 from settlement.evm_asm import Label, Push, PushLabel, assemble, deployment_code
 
 QUERIES_VY = chain.CONTRACTS_DIR / "verifier" / "queries.vy"
+HEAD_TYPES = ["uint256[]", "uint256[]", "uint256[]", "uint256", "uint256[]"]
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +58,7 @@ def _case(rng: random.Random, *, bad: int | None = None):
         rows[at:at + 4] = (K.P + rng.randrange(2**32 - K.P)).to_bytes(4, "little")
     shift = rng.randint(0, 100)
     window = rng.randbytes(shift) + bytes(rows) + rng.randbytes(rng.randint(0, 64))
-    head = encode(["uint256[]", "uint256[]", "uint256[]", "uint256"], [powers, mats, slots, groups])
+    head = encode(HEAD_TYPES, [powers, mats, slots, groups, []])
     return powers, mats, slots, groups, bytes(rows), K.calldata(head, window, shift)
 
 
@@ -103,6 +105,73 @@ def test_a_non_canonical_value_reverts(w3, kernel, column):
         K.group_sums(powers, mats, slots, groups, rows)
     with pytest.raises(chain._revert_errors()):
         w3.eth.call({"to": kernel, "data": data})
+
+
+def _mmcs_opening(rng: random.Random, heights: list[int], salted: bool, index: int | None = None, at: int = 0):
+    """A mixed-height Merkle tree of prover/merkle.py opened at ``index`` (random if None),
+    laid out as a query blob lays out a round (groups of rows and salt, tallest first, then
+    the siblings) from byte ``at``; its root, bytes, walk records and index."""
+    np_rng = np.random.default_rng(rng.randrange(2**32))
+    mats = [np_rng.integers(0, K.P, size=(h, rng.randint(1, 9)), dtype=np.uint32) for h in heights]
+    tree = MerkleTree(mats, make_salts(heights, np_rng) if salted else None)
+    index = rng.randrange(tree.heights[0]) if index is None else index
+    rows, proof = tree.open(index)
+    blob, walk = bytearray(), []
+    for g, h in enumerate(tree.heights):
+        start = at + len(blob)
+        for m, row in zip(mats, rows):
+            if m.shape[0] == h:
+                blob += row.astype("<u4").tobytes()
+        blob += proof.salts[g] if salted else b""
+        level = 0 if g == 0 else tree.log_max - (h.bit_length() - 1) - 1
+        walk.append(K.group_record(start, at + len(blob) - start, level))
+    walk.insert(0, K.walk_header(tree.log_max, 0, len(tree.heights), at + len(blob)))
+    blob += b"".join(proof.siblings)
+    return tree.root, bytes(blob), walk, index
+
+
+@pytest.mark.parametrize("heights, salted", [([8], True), ([32, 32, 8, 4, 4, 1], True), ([64, 16, 2], False),
+                                             ([16, 16, 16], True)])
+def test_the_walk_climbs_to_the_merkle_root(w3, kernel, heights, salted):
+    """Two rounds, the second a shorter tree opened at the index shifted to its height, as
+    the rounds of a proof are: the kernel, the Python specification and prover/merkle.py's
+    roots agree."""
+    rng = random.Random(str(heights))
+    pad = rng.randbytes(rng.randint(0, 40))
+    root, blob, walk, index = _mmcs_opening(rng, heights, salted, at=len(pad))
+    shift = 2
+    short = [max(h >> shift, 1) for h in heights]
+    root2, blob2, walk2, _ = _mmcs_opening(rng, short, salted, index=index >> shift, at=len(pad) + len(blob))
+    walk2[0] |= shift << 8
+    rows, walks = pad + blob + blob2, walk + walk2
+    assert K.walk_roots(rows, walks, index) == [root, root2]
+    head = encode(HEAD_TYPES, [[1], [], [], 0, walks])
+    out = _call(w3, kernel, K.calldata(head, rows, 0, index))
+    assert [x.to_bytes(32, "big") for x in out] == [root, root2]
+
+
+def test_a_changed_row_salt_or_sibling_changes_the_root(w3, kernel):
+    rng = random.Random(9)
+    root, blob, walk, index = _mmcs_opening(rng, [32, 8, 2], True)
+    head = encode(HEAD_TYPES, [[1], [], [], 0, walk])
+    first, first_len = walk[1] >> 64, (walk[1] >> 16) & ((1 << 48) - 1)
+    for at in (first, first + first_len - 1, walk[2] >> 64, len(blob) - 1):
+        bad = bytearray(blob)
+        bad[at] ^= 1
+        out = _call(w3, kernel, K.calldata(head, bytes(bad), 0, index))
+        assert out[0].to_bytes(32, "big") != root
+    assert _call(w3, kernel, K.calldata(head, blob, 0, index))[0].to_bytes(32, "big") == root
+
+
+def test_a_left_over_injection_reverts(w3, kernel):
+    rng = random.Random(4)
+    root, blob, walk, index = _mmcs_opening(rng, [16, 4], True)
+    walk[2] = K.group_record(walk[2] >> 64, (walk[2] >> 16) & ((1 << 48) - 1), 9)   # level 9 > 4 levels
+    head = encode(HEAD_TYPES, [[1], [], [], 0, walk])
+    with pytest.raises(ValueError):
+        K.walk_roots(blob, walk, index)
+    with pytest.raises(chain._revert_errors()):
+        w3.eth.call({"to": kernel, "data": K.calldata(head, blob, 0, index)})
 
 
 def test_the_window_and_bounds_are_the_verifiers():

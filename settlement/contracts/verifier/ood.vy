@@ -20,8 +20,8 @@ from verifier import proofdata as pd
 # (settlement/evm_constraint_kernel.py) and the DEEP sums (settlement/evm_row_kernel.py)
 CONSTRAINT_KERNEL: public(immutable(address))
 ROW_KERNEL: public(immutable(address))
-# the row kernel's input for the opened values: abi_encode(coef, recs, slot_recs, groups)
-DEEP_HEAD: constant(uint256) = 128 + 32 * (3 + 4 * pd.KERNEL_MAX_WIDTH + 6 * pd.KERNEL_MAX_SLOTS)
+# the row kernel's input for the opened values: abi_encode(coef, recs, slot_recs, groups, no walk)
+DEEP_HEAD: constant(uint256) = 160 + 32 * (5 + 4 * pd.KERNEL_MAX_WIDTH + 6 * pd.KERNEL_MAX_SLOTS)
 
 
 @deploy
@@ -288,10 +288,11 @@ def deep_values(opened: Bytes[pd.MAX_OPENED], sess_in: pd.Session, slot_w: DynAr
             slot_recs.append(o)
         sess.slot_offset.append(offset)
         offset = bb.e_mul(offset, apw[w])
-    head: Bytes[DEEP_HEAD] = abi_encode(coef, recs, slot_recs, len(sess.group_h))
+    no_walk: DynArray[uint256, 1] = []
+    head: Bytes[DEEP_HEAD] = abi_encode(coef, recs, slot_recs, len(sess.group_h), no_walk)
     ok: bool = False
     sums: Bytes[32 * pd.MAX_GROUPS] = b""
-    ok, sums = raw_call(ROW_KERNEL, concat(convert(32 + len(head), bytes32), head, opened),
+    ok, sums = raw_call(ROW_KERNEL, concat(convert(64 + len(head), bytes32), convert(0, bytes32), head, opened),
                         max_outsize=32 * pd.MAX_GROUPS, is_static_call=True, revert_on_failure=False)
     assert ok, "non-canonical field element"
     assert len(sums) == 32 * len(sess.group_h), "row kernel: wrong output"

@@ -24,8 +24,11 @@ ROW_KERNEL: public(immutable(address))
 # is at least this long: settlement/evm_stark.py query_blob pads it); the powers of alpha up
 # to the widest matrix; a record per slot. `begin` sessions of wider circuits are refused here.
 ROW_WINDOW: public(constant(uint256)) = 16384
-# the kernel input's per-batch part: abi_encode(powers, mat_recs, slot_recs, ng)
-KERNEL_HEAD: constant(uint256) = 128 + 32 * (3 + pd.KERNEL_MAX_WIDTH + pd.MAX_MATS + 5 * pd.KERNEL_MAX_SLOTS)
+# the kernel input's per-batch part: abi_encode(powers, mat_recs, slot_recs, ng, walk), the walk
+# a header per round and a record per height group; its output: the groups' sums, the roots
+MAX_WALK: constant(uint256) = 4 + pd.MAX_GROUPS
+KERNEL_HEAD: constant(uint256) = 160 + 32 * (4 + pd.KERNEL_MAX_WIDTH + pd.MAX_MATS + 5 * pd.KERNEL_MAX_SLOTS + MAX_WALK)
+KERNEL_OUT: constant(uint256) = 32 * (pd.MAX_GROUPS + 4)
 owner: public(address)
 opener: public(address)
 # session id (keccak of its encoding) -> 1 + queries verified so far (0: unknown)
@@ -70,7 +73,8 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
         "the circuit's matrices exceed the row kernel's bounds"
     powers: DynArray[uint256, pd.KERNEL_MAX_WIDTH] = []
     ap: uint256 = 1
-    for c: uint256 in range(pd.KERNEL_MAX_WIDTH):
+    # (twice the widest matrix: a joined row of several matrices, below, may be wider)
+    for c: uint256 in range(min(2 * sess.max_width, pd.KERNEL_MAX_WIDTH), bound=pd.KERNEL_MAX_WIDTH):
         powers.append(ap)
         ap = bb.e_mul(ap, sess.alpha)
     slot_recs: DynArray[uint256, 5 * pd.KERNEL_MAX_SLOTS] = []
@@ -99,25 +103,27 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
         coset = bb.pow(coset, ar)
         coset_inv = bb.pow(coset_inv, ar)
     pos: uint256 = 0
+    rows_span: uint256 = 0
+    walk: DynArray[uint256, MAX_WALK] = []
     for q: uint256 in range(count, bound=pd.MAX_QUERIES):
         idx: uint256 = sess.indices[q0 + q]
-        # every round: the rows of its matrices (grouped by height), authenticated
         qstart: uint256 = pos
-        opened_ok: bool = True      # asserted after the kernel: a non-canonical value is named first
-        mi: uint256 = 0
-        for r: uint256 in range(len(sess.roots), bound=4):
-            tl: uint256 = sess.round_log[r]
-            inj_levels: DynArray[uint256, mmcs.MAX_INJECT] = []
-            inj_digests: DynArray[bytes32, mmcs.MAX_INJECT] = []
-            leaf: bytes32 = empty(bytes32)
-            first: bool = True
-            gstart: uint256 = pos
-            for _: uint256 in range(pd.MAX_MATS):
-                if mi == len(sess.mats) or (sess.mats[mi] >> 8) & 255 != r:
-                    break
-                x: uint256 = sess.mats[mi]
-                w: uint256 = (x >> 16) & 65535
-                if q == 0:
+        if q == 0:
+            # the layout of a query's rounds, the same for every query: per round, its
+            # matrices' rows grouped by height (each group followed by its salt), then the
+            # siblings of its Merkle path; the kernel's records of it
+            mi: uint256 = 0
+            for r: uint256 in range(len(sess.roots), bound=4):
+                tl: uint256 = sess.round_log[r]
+                head_at: uint256 = len(walk)
+                walk.append(0)
+                gstart: uint256 = pos
+                level: uint256 = 0
+                for _: uint256 in range(pd.MAX_MATS):
+                    if mi == len(sess.mats) or (sess.mats[mi] >> 8) & 255 != r:
+                        break
+                    x: uint256 = sess.mats[mi]
+                    w: uint256 = (x >> 16) & 65535
                     # the matrix's kernel record (evm_row_kernel.mat_record), or the last record
                     # widened when this row follows it in the blob and continues it in every
                     # group it is summed in (the same groups, each offset the last one's times
@@ -132,7 +138,7 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
                         last: uint256 = mat_recs[n - 1]
                         lw: uint256 = last & 65535
                         ls: uint256 = (last >> 24) & 65535
-                        join = (last >> 16) & 255 == points and lw + w <= pd.KERNEL_MAX_WIDTH
+                        join = (last >> 16) & 255 == points and lw + w <= len(powers)
                         for p: uint256 in range(points, bound=2):
                             if join:
                                 join = sess.slot_group[ls + p] == sess.slot_group[slot + p] and \
@@ -140,57 +146,39 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
                         if join:
                             mat_recs[n - 1] = last + w
                     if not join:
-                        mat_recs.append(((pos - qstart) << 40) | (slot << 24) | (points << 16) | w)
-                    run_end = pos + 4 * w
-                pos += 4 * w
-                if x & 1 == 1:
-                    digest: bytes32 = keccak256(slice(blob, gstart, pos + sess.salt - gstart))
-                    pos += sess.salt
-                    if first:
-                        leaf = digest
-                        first = False
-                    else:
-                        inj_levels.append(tl - (x >> 32) - 1)   # heights descend: levels ascend
-                        inj_digests.append(digest)
-                    gstart = pos
-                mi += 1
-            # mmcs.climb, the siblings read in place (leaf level first)
-            node: bytes32 = leaf
-            ri: uint256 = idx >> (sess.log_max - tl)
-            ni: uint256 = len(inj_levels)
-            ji: uint256 = 0
-            nxt: uint256 = max_value(uint256)
-            if ni != 0:
-                nxt = inj_levels[0]
-            for k: uint256 in range(tl, bound=mmcs.MAX_LEVELS):
-                if (ri >> k) & 1 != 0:
-                    node = keccak256(concat(extract32(blob, pos), node))
-                else:
-                    node = keccak256(concat(node, extract32(blob, pos)))
-                pos = unsafe_add(pos, 32)
-                if k == nxt:
-                    node = keccak256(concat(node, inj_digests[ji]))
-                    ji = unsafe_add(ji, 1)
-                    nxt = max_value(uint256)
-                    if ji < ni:
-                        nxt = inj_levels[ji]
-                        assert nxt > k, "mmcs: injection levels must ascend"
-            assert ji == ni, "mmcs: injection level out of the path"
-            opened_ok = opened_ok and node == sess.roots[r]
-        # the rows combined with the powers of alpha and summed per (height, point) group
-        # by the kernel, which checks that every value is canonical
-        if q == 0:
-            kernel_head = abi_encode(powers, mat_recs, slot_recs, ng)
+                        mat_recs.append((pos << 40) | (slot << 24) | (points << 16) | w)
+                    pos += 4 * w
+                    run_end = pos
+                    if x & 1 == 1:
+                        # a height group ends: its digest is the leaf (the first group) or is
+                        # injected into the path at the level of its height (heights descend)
+                        if len(walk) > head_at + 1:
+                            lv: uint256 = tl - (x >> 32) - 1
+                            assert lv > level or len(walk) == head_at + 2, "mmcs: injection levels must ascend"
+                            assert lv < tl, "mmcs: injection level out of the path"
+                            level = lv
+                        walk.append((gstart << 64) | ((pos + sess.salt - gstart) << 16) | level)
+                        pos += sess.salt
+                        gstart = pos
+                    mi += 1
+                walk[head_at] = (pos << 32) | ((len(walk) - head_at - 1) << 16) | ((sess.log_max - tl) << 8) | tl
+                pos += 32 * tl
+            rows_span = pos
+            kernel_head = abi_encode(powers, mat_recs, slot_recs, ng, walk)
+        pos = qstart + rows_span
+        # the rows' Merkle openings climbed, their values combined with the powers of alpha and
+        # summed per (height, point) group, by the kernel (which checks every value canonical)
         win: uint256 = min(qstart, len(blob) - ROW_WINDOW)
         assert pos - win <= ROW_WINDOW, "a query's rows exceed the row kernel's window"
         ok: bool = False
-        sums: Bytes[pd.MAX_GROUPS * 32] = b""
-        ok, sums = raw_call(ROW_KERNEL, concat(convert(32 + len(kernel_head) + qstart - win, bytes32), kernel_head,
-                                               slice(blob, win, ROW_WINDOW)),
-                            max_outsize=pd.MAX_GROUPS * 32, is_static_call=True, revert_on_failure=False)
+        sums: Bytes[KERNEL_OUT] = b""
+        ok, sums = raw_call(ROW_KERNEL, concat(convert(64 + len(kernel_head) + qstart - win, bytes32),
+                                               convert(idx, bytes32), kernel_head, slice(blob, win, ROW_WINDOW)),
+                            max_outsize=KERNEL_OUT, is_static_call=True, revert_on_failure=False)
         assert ok, "non-canonical field element"
-        assert opened_ok, "a Merkle opening does not match its commitment"
-        assert len(sums) == ng * 32, "row kernel: wrong output"
+        assert len(sums) == 32 * (ng + len(sess.roots)), "row kernel: wrong output"
+        for r: uint256 in range(len(sess.roots), bound=4):
+            assert extract32(sums, 32 * (ng + r)) == sess.roots[r], "a Merkle opening does not match its commitment"
         # the batched DEEP quotient per height: sum_g (acc_g - V_g) / (x_h - z_g), one inversion
         red: uint256[64] = empty(uint256[64])
         red_set: uint256 = 0
