@@ -37,7 +37,7 @@ from settlement.evm_field_asm import LANES_02, M32, M64, M128, P, bswap32x8, che
 
 #: Bytes of a query blob passed to the kernel per query (``queries.vy`` ROW_WINDOW, checked
 #: equal by the tests): a query's rows and the Merkle paths between them must fit in it.
-ROW_WINDOW = 16384
+ROW_WINDOW = 32768
 #: Bytes of a slot record (group, then the offset times 1, X, X^2, X^3).
 SLOT_BYTES = 160
 #: Where the ABI-encoded part of the input starts (after the rows' offset and the query index).

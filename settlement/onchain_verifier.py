@@ -176,6 +176,29 @@ def send_step(w3: Web3, call, sender: str, what: str, steps: list[Step]):
     return r
 
 
+@dataclass
+class RawCall:
+    """A transaction to ``to`` with calldata ``data`` that web3's contract functions cannot
+    build (``queries_call``), with the two methods ``send_step`` uses of them."""
+
+    w3: Web3
+    to: str
+    data: bytes
+
+    def transact(self, tx: dict):
+        return self.w3.eth.send_transaction({**tx, "to": self.to, "data": self.data})
+
+    def call(self, tx: dict, block_identifier="latest"):
+        return self.w3.eth.call({**tx, "to": self.to, "data": self.data}, block_identifier)
+
+
+def queries_call(v: Verifier, session: bytes, count: int, blob: bytes) -> RawCall:
+    """``verify_queries(session, count)`` with the query blob appended to the calldata,
+    unencoded (queries.vy reads it in place)."""
+    head = v.queries.functions.verify_queries(session, count)._encode_transaction_data()
+    return RawCall(v.w3, v.queries.address, bytes.fromhex(head[2:]) + blob)
+
+
 def verify_proof(v: Verifier, vk: stark.VerifyingKey, proof: stark.StarkProof, seed: bytes, what: str,
                  sender: str, steps: list[Step], progress: Callable[[str], None] | None = None) -> None:
     """``begin`` and every query batch of one STARK proof."""
@@ -187,7 +210,7 @@ def verify_proof(v: Verifier, vk: stark.VerifyingKey, proof: stark.StarkProof, s
     nq = vk.params.num_queries
     for first, count in query_batches(nq):
         blob = evm_stark.query_blob(vk, proof, first, count)
-        send_step(v.w3, v.queries.functions.verify_queries(session, count, blob), sender,
+        send_step(v.w3, queries_call(v, session, count, blob), sender,
               f"{what}: queries {first + 1}-{first + count}", steps)
         if progress:
             progress(f"{what}: {first + count}/{nq} queries")

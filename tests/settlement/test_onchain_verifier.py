@@ -119,7 +119,7 @@ class Replay:
             for q in range(COMPACT.num_queries):
                 self.snaps[("query", i, q)] = chain.snapshot(self.w3)
                 blob = evm_stark.query_blob(parts.vk(i), proof, q, 1)
-                OV.send_step(self.w3, v.queries.functions.verify_queries(self.sessions[i], 1, blob), self.sender,
+                OV.send_step(self.w3, OV.queries_call(v, self.sessions[i], 1, blob), self.sender,
                              "query", [])
         self.snaps[("claim",)] = chain.snapshot(self.w3)
         r = OV.send_step(self.w3, _receipt_call(v, parts), self.sender, "receipt", [])
@@ -154,7 +154,7 @@ class Replay:
         if where[0] == "query":
             i, q = where[1], where[2]
             blob = evm_stark.query_blob(parts.vk(i), parts.proofs[i], q, 1)
-            if not self.ok(self.v.queries.functions.verify_queries(self.sessions[i], 1, blob)):
+            if not self.ok(OV.queries_call(self.v, self.sessions[i], 1, blob)):
                 return False
             first = q + 1
             session = self.sessions[i]
@@ -179,7 +179,7 @@ class Replay:
             nq = COMPACT.num_queries
             if first < nq:
                 blob = evm_stark.query_blob(parts.vk(j), parts.proofs[j], first, nq - first)
-                if not self.ok(self.v.queries.functions.verify_queries(session, nq - first, blob)):
+                if not self.ok(OV.queries_call(self.v, session, nq - first, blob)):
                     return False
         return self.ok(_receipt_call(self.v, parts))
 
@@ -231,14 +231,14 @@ def test_steps_cannot_be_replayed_or_reordered(replay):
     v, parts = replay.v, replay.parts
     assert not replay.ok(_begin(v, parts, 1, replay.seed)), "a session opens once"
     blob = evm_stark.query_blob(parts.vk(1), parts.proofs[1], 0, 1)
-    assert not replay.ok(v.queries.functions.verify_queries(replay.sessions[1], 1, blob)), "no queries after the last"
+    assert not replay.ok(OV.queries_call(v, replay.sessions[1], 1, blob)), "no queries after the last"
     replay.at(("claim",))
     short = copy.copy(parts)
     short.proofs = parts.proofs[:1]
     assert not replay.ok(_receipt_call(v, short)), "a receipt has its segments"
     replay.at(("query", 1, 3))
     blob = evm_stark.query_blob(parts.vk(1), parts.proofs[1], 4, 1)
-    assert not replay.ok(v.queries.functions.verify_queries(replay.sessions[1], 1, blob)), "queries come in order"
+    assert not replay.ok(OV.queries_call(v, replay.sessions[1], 1, blob)), "queries come in order"
 
 
 def test_facts_of_another_receipt_do_not_verify_this_claim(replay, receipts):
@@ -266,8 +266,7 @@ def test_non_canonical_field_elements_are_refused(replay):
     word = int.from_bytes(blob[:4], "little") + P  # the first row value of the first round
     replay.at(("query", 0, 0))
     with pytest.raises(chain.Reverted, match="non-canonical"):
-        OV.send_step(replay.w3, v.queries.functions.verify_queries(replay.sessions[0], 1,
-                                                                   word.to_bytes(4, "little") + blob[4:]),
+        OV.send_step(replay.w3, OV.queries_call(v, replay.sessions[0], 1, word.to_bytes(4, "little") + blob[4:]),
                      replay.sender, "query", [])
 
 

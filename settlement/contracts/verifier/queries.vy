@@ -23,12 +23,12 @@ ROW_KERNEL: public(immutable(address))
 # bytes of the blob, where the query's rows and the Merkle paths between them must fit (a blob
 # is at least this long: settlement/evm_stark.py query_blob pads it); the powers of alpha up
 # to the widest matrix; a record per slot. `begin` sessions of wider circuits are refused here.
-ROW_WINDOW: public(constant(uint256)) = 16384
+ROW_WINDOW: public(constant(uint256)) = 32768
 # the kernel input's per-batch part: abi_encode(powers, mat_recs, slot_recs, ng, walk), the walk
 # a header per round and a record per height group; its output: the groups' sums, the roots
-MAX_WALK: constant(uint256) = 4 + pd.MAX_GROUPS
+MAX_WALK: constant(uint256) = 4 + pd.MAX_GROUPS + 2 + 2 * pd.MAX_LAYERS
 KERNEL_HEAD: constant(uint256) = 160 + 32 * (4 + pd.KERNEL_MAX_WIDTH + pd.MAX_MATS + 5 * pd.KERNEL_MAX_SLOTS + MAX_WALK)
-KERNEL_OUT: constant(uint256) = 32 * (pd.MAX_GROUPS + 4)
+KERNEL_OUT: constant(uint256) = 32 * (pd.MAX_GROUPS + 4 + 1 + pd.MAX_LAYERS)
 owner: public(address)
 opener: public(address)
 # session id (keccak of its encoding) -> 1 + queries verified so far (0: unknown)
@@ -56,14 +56,26 @@ def open(session: bytes32):
     self.progress[session] = 1
 
 
+@internal
+@view
+def _blob_word(at: uint256) -> uint256:
+    """The calldata word at byte `at` (the blob is read in place)."""
+    return extract32(slice(msg.data, at, 32), 0, output_type=uint256)
+
+
 @external
-def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: Bytes[pd.MAX_QBLOB]):
-    """Step 2: the next `count` queries of a session (layout: settlement/evm_stark.py)."""
+def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256):
+    """Step 2: the next `count` queries of a session. Their data (the blob: settlement/
+    evm_stark.py query_blob) follows the ABI-encoded arguments in the calldata, unencoded,
+    and is read in place: as a `Bytes` argument it would be copied whole into memory, and
+    256 KB of memory cost ~0.4 M gas a transaction."""
+    blob_at: uint256 = 100 + (len(session_data) + 31) // 32 * 32
+    assert len(msg.data) >= blob_at + ROW_WINDOW, "query data has the wrong length"
+    blob_len: uint256 = len(msg.data) - blob_at
     sid: bytes32 = keccak256(session_data)
     done: uint256 = self.progress[sid]
     assert done != 0, "unknown session"
     sess: pd.Session = abi_decode(session_data, pd.Session)
-    assert len(blob) >= ROW_WINDOW, "query data has the wrong length"
     q0: uint256 = done - 1
     assert count > 0 and q0 + count <= sess.num_queries, "no such queries"
     # what the row-combination kernel needs of the proof, once per batch: alpha^c, packed;
@@ -104,6 +116,8 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
         coset_inv = bb.pow(coset_inv, ar)
     pos: uint256 = 0
     rows_span: uint256 = 0
+    mask_at: uint256 = 0
+    fri_at: uint256[pd.MAX_LAYERS] = empty(uint256[pd.MAX_LAYERS])
     walk: DynArray[uint256, MAX_WALK] = []
     for q: uint256 in range(count, bound=pd.MAX_QUERIES):
         idx: uint256 = sess.indices[q0 + q]
@@ -163,22 +177,45 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
                     mi += 1
                 walk[head_at] = (pos << 32) | ((len(walk) - head_at - 1) << 16) | ((sess.log_max - tl) << 8) | tl
                 pos += 32 * tl
+            # the mask's opening and every FRI layer's: one group each (a row of extension
+            # values and its salt), trees of the layer's height
+            if sess.mask_root != empty(bytes32):
+                mask_at = pos
+                walk.append(((pos + 16 + sess.salt) << 32) | (1 << 16) | sess.log_max)
+                walk.append((pos << 64) | ((16 + sess.salt) << 16))
+                pos += 16 + sess.salt + 32 * sess.log_max
+            flh: uint256 = sess.log_max
+            for i: uint256 in range(nl, bound=pd.MAX_LAYERS):
+                row_bytes: uint256 = 16 * (1 << sess.arities[i]) + sess.salt
+                ftl: uint256 = flh - sess.arities[i]
+                fri_at[i] = pos
+                walk.append(((pos + row_bytes) << 32) | (1 << 16) | ((sess.log_max - ftl) << 8) | ftl)
+                walk.append((pos << 64) | (row_bytes << 16))
+                pos += row_bytes + 32 * ftl
+                flh = ftl
             rows_span = pos
             kernel_head = abi_encode(powers, mat_recs, slot_recs, ng, walk)
         pos = qstart + rows_span
         # the rows' Merkle openings climbed, their values combined with the powers of alpha and
         # summed per (height, point) group, by the kernel (which checks every value canonical)
-        win: uint256 = min(qstart, len(blob) - ROW_WINDOW)
+        win: uint256 = min(qstart, blob_len - ROW_WINDOW)
         assert pos - win <= ROW_WINDOW, "a query's rows exceed the row kernel's window"
         ok: bool = False
         sums: Bytes[KERNEL_OUT] = b""
         ok, sums = raw_call(ROW_KERNEL, concat(convert(64 + len(kernel_head) + qstart - win, bytes32),
-                                               convert(idx, bytes32), kernel_head, slice(blob, win, ROW_WINDOW)),
+                                               convert(idx, bytes32), kernel_head, slice(msg.data, blob_at + win, ROW_WINDOW)),
                             max_outsize=KERNEL_OUT, is_static_call=True, revert_on_failure=False)
         assert ok, "non-canonical field element"
-        assert len(sums) == 32 * (ng + len(sess.roots)), "row kernel: wrong output"
-        for r: uint256 in range(len(sess.roots), bound=4):
+        nr: uint256 = len(sess.roots)
+        at: uint256 = 32 * (ng + nr)
+        if sess.mask_root != empty(bytes32):
+            assert extract32(sums, at) == sess.mask_root, "the mask opening does not match its commitment"
+            at += 32
+        assert len(sums) == at + 32 * nl, "row kernel: wrong output"
+        for r: uint256 in range(nr, bound=4):
             assert extract32(sums, 32 * (ng + r)) == sess.roots[r], "a Merkle opening does not match its commitment"
+        for i: uint256 in range(nl, bound=pd.MAX_LAYERS):
+            assert extract32(sums, at + 32 * i) == sess.fri_roots[i], "a FRI layer opening does not match its commitment"
         # the batched DEEP quotient per height: sum_g (acc_g - V_g) / (x_h - z_g), one inversion
         red: uint256[64] = empty(uint256[64])
         red_set: uint256 = 0
@@ -203,18 +240,8 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
             red[h] = bb.e_add(red[h], bb.e_mul(bb.e_sub(extract32(sums, g << 5, output_type=uint256), sess.group_v[g]), dinv))
             red_set |= 1 << h
         if sess.mask_root != empty(bytes32):
-            m: uint256 = pd.ext_le(extract32(blob, pos, output_type=uint256))
-            leaf: bytes32 = keccak256(slice(blob, pos, 16 + sess.salt))
-            pos += 16 + sess.salt
-            for k: uint256 in range(sess.log_max, bound=mmcs.MAX_LEVELS):
-                if (idx >> k) & 1 != 0:
-                    leaf = keccak256(concat(extract32(blob, pos), leaf))
-                else:
-                    leaf = keccak256(concat(leaf, extract32(blob, pos)))
-                pos = unsafe_add(pos, 32)
-            assert leaf == sess.mask_root, "the mask opening does not match its commitment"
-            red[sess.log_max] = bb.e_add(red[sess.log_max], m)
-        # FRI: every layer's opening and fold, then the final polynomial
+            red[sess.log_max] = bb.e_add(red[sess.log_max], pd.ext_le(self._blob_word(blob_at + qstart + mask_at)))
+        # FRI: every layer's fold (its opening checked above), then the final polynomial
         cur: uint256 = red[sess.log_max]
         lh: uint256 = sess.log_max
         index: uint256 = idx
@@ -223,25 +250,16 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256, blob: By
             ar: uint256 = 1 << k
             row: DynArray[uint256, 16] = []
             for j: uint256 in range(ar, bound=16):
-                row.append(pd.ext_le(extract32(blob, pos + 16 * j, output_type=uint256)))
-            node: bytes32 = keccak256(slice(blob, pos, 16 * ar + sess.salt))
-            pos += 16 * ar + sess.salt
+                row.append(pd.ext_le(self._blob_word(blob_at + qstart + fri_at[i] + 16 * j)))
             assert row[index & (ar - 1)] == cur, "a FRI layer disagrees with the folded value"
             index >>= k
-            for k2: uint256 in range(lh - k, bound=mmcs.MAX_LEVELS):
-                if (index >> k2) & 1 != 0:
-                    node = keccak256(concat(extract32(blob, pos), node))
-                else:
-                    node = keccak256(concat(node, extract32(blob, pos)))
-                pos = unsafe_add(pos, 32)
-            assert node == sess.fri_roots[i], "a FRI layer opening does not match its commitment"
             cur = ff.fold_row_inv(row, index, lh, k, sess.betas[i], lay_cinv[i])
             lh -= k
             if lh != sess.log_max and (red_set >> lh) & 1 == 1:
                 cur = bb.e_add(cur, bb.e_mul(red[lh], lay_roll[i]))
         x: uint256 = ff.domain_point(coset, index, lh)
         assert ff.eval_poly(sess.final_poly, x) == cur, "the final polynomial disagrees with the folded values"
-    assert len(blob) == max(pos + 32, ROW_WINDOW), "query data has the wrong length"
+    assert blob_len == max(pos + 32, ROW_WINDOW), "query data has the wrong length"
     self.progress[sid] = done + count
     if q0 + count == sess.num_queries:
         self.facts[sess.statement] = True
