@@ -19,8 +19,6 @@ unknown challenge or opcode reverts.
 
 from __future__ import annotations
 
-from typing import Sequence
-
 from settlement import evm_field_asm as F
 from settlement.evm_asm import Item, Label, Push, PushJumpTable, PushLabel, assemble
 

@@ -33,7 +33,7 @@ from typing import Sequence
 
 from settlement import evm_field_asm as F
 from settlement.evm_asm import Item, Label, Push, PushLabel, assemble
-from settlement.evm_field_asm import LANES_02, M32, M64, M128, P, bswap32x8, check_canonical8, mod_p
+from settlement.evm_field_asm import LANES_02, M32, M128, P, bswap32x8, check_canonical8, mod_p
 
 #: Bytes of a query blob passed to the kernel per query (``queries.vy`` ROW_WINDOW, checked
 #: equal by the tests): a query's rows and the Merkle paths between them must fit in it.

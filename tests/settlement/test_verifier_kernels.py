@@ -1,6 +1,7 @@
 """Differential tests of the EVM verifier's kernels (settlement/contracts/verifier/babybear.vy,
-transcript.vy, mmcs.vy, fri_fold.vy, through verifier/harness.vy) against the Python prover's
-field, transcript, Merkle and FRI code, on the embedded chain; plus the gas of each kernel
+transcript.vy, fri_fold.vy, through verifier/harness.vy) against the Python prover's
+field, transcript and FRI code, on the embedded chain (the Merkle openings are the row
+kernel's: tests/settlement/test_row_kernel.py); plus the gas of each kernel
 (docs/evm-kernels.md quotes the numbers the gas test prints)."""
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from prover import field
 from prover.field import GENERATOR, P
 from prover.fri import _eval_poly_at, _fold_rows, bit_reverse_array, coset_powers
 from prover.keccak import keccak256
-from prover.merkle import MerkleTree, _climb, _row_digest, make_salts, verify_opening
 from prover.pcs import _query_points
 from prover.transcript import Transcript
 from settlement import chain
@@ -185,67 +185,6 @@ def test_transcript_replay(h):
     assert not h.t_pow_ok(b"\x01" * 32, 12345, 64).call()
 
 
-# ----------------------------------------------------------------------------- MMCS
-
-def _opening_args(tree: MerkleTree, index: int, rows, proof, salted: bool):
-    heights = tree.heights
-    log_max = tree.log_max
-    salts = proof.salts if salted else [None] * len(heights)
-
-    def digest(hh):
-        group = [r for (mh, _), r in zip(tree.dims, rows) if mh == hh]
-        return _row_digest(group, salts[heights.index(hh)])
-
-    leaf = digest(heights[0])
-    levels = [log_max - hh.bit_length() for hh in heights[1:]]
-    digests = [digest(hh) for hh in heights[1:]]
-    order = np.argsort(levels)
-    return (tree.root, index, log_max, leaf, [levels[i] for i in order], [digests[i] for i in order],
-            list(proof.siblings))
-
-
-@pytest.mark.parametrize("salted", [False, True])
-def test_mmcs_openings(h, salted):
-    rng = np.random.default_rng(SEED + 3 + salted)
-    shapes = [(32, 3), (8, 2), (32, 1), (4, 5), (8, 1)]
-    mats = [rng.integers(0, P, size=s, dtype=np.int64).astype(np.uint32) for s in shapes]
-    salts = make_salts([s[0] for s in shapes], rng) if salted else None
-    tree = MerkleTree(mats, salts)
-    salt_bytes = 16 if salted else 0
-    for index in [0, 31, int(rng.integers(0, 32)), int(rng.integers(0, 32))]:
-        rows, proof = tree.open(index)
-        verify_opening(tree.root, tree.dims, index, rows, proof, salt_bytes)
-        args = _opening_args(tree, index, rows, proof, salted)
-        assert h.m_verify(*args).call()
-        assert h.m_climb(args[3], index, args[6], args[4], args[5]).call() == tree.root
-        row_bytes = rows[0].astype("<u4").tobytes() + rows[2].astype("<u4").tobytes()
-        assert h.m_group_digest(row_bytes, proof.salts[0] if salted else b"").call() == args[3]
-        assert [h.m_inject_level(5, lh).call() for lh in (3, 2)] == args[4]
-        # a changed row value, sibling, salt, index or injected digest fails
-        bad_rows = [r.copy() for r in rows]
-        bad_rows[3][0] = (bad_rows[3][0] + 1) % P
-        assert not h.m_verify(*_opening_args(tree, index, bad_rows, proof, salted)).call()
-        bad_rows = [r.copy() for r in rows]
-        bad_rows[0][1] = (bad_rows[0][1] + 1) % P
-        assert not h.m_verify(*_opening_args(tree, index, bad_rows, proof, salted)).call()
-        for k in range(tree.log_max):
-            sib = list(args[6])
-            sib[k] = bytes([sib[k][0] ^ 1]) + sib[k][1:]
-            assert not h.m_verify(*args[:6], sib).call()
-        assert not h.m_verify(args[0], index ^ 1, *args[2:]).call()
-        assert not h.m_verify(args[0], index ^ 16, *args[2:]).call()
-        bad_inj = list(args[5])
-        bad_inj[0] = keccak256(bad_inj[0])
-        assert not h.m_verify(*args[:5], bad_inj, args[6]).call()
-        if salted:
-            bad_proof = type(proof)(proof.siblings, [proof.salts[0]] + [bytes(16)] + proof.salts[2:])
-            assert not h.m_verify(*_opening_args(tree, index, rows, bad_proof, True)).call()
-        # malformed: path length, index range, injection outside the path
-        assert reverts(h.m_verify(*args[:6], args[6][:-1]))
-        assert reverts(h.m_verify(args[0], 32, *args[2:]))
-        assert reverts(h.m_verify(*args[:4], [7], [args[5][0]], args[6]))
-
-
 # ----------------------------------------------------------------------------- FRI
 
 def test_fri_helpers(h):
@@ -303,19 +242,6 @@ def test_kernel_gas(h, capsys):
     x, y = pack(rand_ext(rng)), pack(rand_ext(rng))
     nop = h.gas_nop().call()
     state = keccak256(b"gas")
-    # a 20-level MMCS path with two injections, root computed by prover/merkle.py's _climb
-    log_max, index = 20, int(rng.integers(0, 1 << 20))
-    leaf = keccak256(b"leaf")
-    sibs = [keccak256(bytes([k])) for k in range(log_max)]
-    inj_levels, inj_digests = [4, 11], [keccak256(b"a"), keccak256(b"b")]
-    injections = np.zeros((log_max, 32), dtype=np.uint8)
-    inject_at = np.zeros(log_max, dtype=np.bool_)
-    for lv, d in zip(inj_levels, inj_digests):
-        injections[lv] = np.frombuffer(d, dtype=np.uint8)
-        inject_at[lv] = True
-    root = _climb(np.frombuffer(leaf, dtype=np.uint8), np.frombuffer(b"".join(sibs), dtype=np.uint8).reshape(-1, 32),
-                  index, injections, inject_at).tobytes()
-    assert h.m_verify(root, index, log_max, leaf, inj_levels, inj_digests, sibs).call()
     row8 = [pack(v) for v in rand_ext(rng, 8)]
     coeffs = [pack(v) for v in rand_ext(rng, 32)]
     s0 = h.t_sampler(state).call()
@@ -334,8 +260,6 @@ def test_kernel_gas(h, capsys):
         "sample_ext (continuing)": h.gas_sample_ext_cont(h.t_sample_ext(s0).call()[0]).call(),
         "sample_bits": h.gas_sample_bits(s0, 20).call(),
         "pow_ok": h.gas_pow_ok(state, 12345, 16).call(),
-        "mmcs verify, 20 levels + 2 injections": h.gas_m_verify(root, index, log_max, leaf, inj_levels, inj_digests,
-                                                                 sibs).call(),
         "fold_row arity 8": h.gas_fold_row(row8, 12345, 20, 3, x, GENERATOR).call(),
         "fold_row_inv arity 8": h.gas_fold_row_inv(row8, 12345, 20, 3, x, pow(GENERATOR, P - 2, P)).call(),
         "fold_row arity 2": h.gas_fold_row(row8[:2], 12345, 20, 1, x, GENERATOR).call(),
@@ -349,7 +273,7 @@ def test_kernel_gas(h, capsys):
         for k, v in gas.items():
             print(f"  {k:45s} {v:7d}")
     ceilings = {"e_add": 250, "e_mul": 800, "e_inv": 5000, "sample_ext (fresh sampler)": 2500,
-                "mmcs verify, 20 levels + 2 injections": 12000, "fold_row_inv arity 8": 14000,
+                "fold_row_inv arity 8": 14000,
                 "query_point (log_h 20)": 2000}
     for k, c in ceilings.items():
         assert gas[k] < c, (k, gas[k])

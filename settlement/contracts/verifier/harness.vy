@@ -1,6 +1,6 @@
 # pragma version ~=0.4.3
 """
-@title Test harness for the verifier kernels (babybear, transcript, mmcs, fri_fold)
+@title Test harness for the verifier's Vyper modules (babybear, transcript, fri_fold)
 @notice Every module function as an external call, and gas_* views returning the gas one
         internal call costs (msg.gas before minus after; gas_nop is the measuring overhead).
         Generated layout; tests/settlement/test_verifier_kernels.py drives it.
@@ -8,7 +8,6 @@
 
 from verifier import babybear as bb
 from verifier import transcript as tr
-from verifier import mmcs
 from verifier import fri_fold as ff
 
 
@@ -166,30 +165,6 @@ def t_sample_bits(s: tr.Sampler, bits: uint256) -> (tr.Sampler, uint256):
 @pure
 def t_pow_ok(state: bytes32, nonce: uint64, bits: uint256) -> bool:
     return tr.pow_ok(state, nonce, bits)
-
-
-@external
-@pure
-def m_group_digest(row_bytes: Bytes[mmcs.MAX_ROW_BYTES], salt: Bytes[32]) -> bytes32:
-    return mmcs.group_digest(row_bytes, salt)
-
-
-@external
-@pure
-def m_inject_level(log_max: uint256, log_h: uint256) -> uint256:
-    return mmcs.inject_level(log_max, log_h)
-
-
-@external
-@pure
-def m_climb(leaf: bytes32, index: uint256, siblings: DynArray[bytes32, mmcs.MAX_LEVELS], inj_levels: DynArray[uint256, mmcs.MAX_INJECT], inj_digests: DynArray[bytes32, mmcs.MAX_INJECT]) -> bytes32:
-    return mmcs.climb(leaf, index, siblings, inj_levels, inj_digests)
-
-
-@external
-@pure
-def m_verify(root: bytes32, index: uint256, log_max: uint256, leaf: bytes32, inj_levels: DynArray[uint256, mmcs.MAX_INJECT], inj_digests: DynArray[bytes32, mmcs.MAX_INJECT], siblings: DynArray[bytes32, mmcs.MAX_LEVELS]) -> bool:
-    return mmcs.verify(root, index, log_max, leaf, inj_levels, inj_digests, siblings)
 
 
 @external
@@ -369,14 +344,6 @@ def gas_sample_bits(s_in: tr.Sampler, bits: uint256) -> uint256:
 def gas_pow_ok(state: bytes32, nonce: uint64, bits: uint256) -> uint256:
     g0: uint256 = msg.gas
     r: bool = tr.pow_ok(state, nonce, bits)
-    return g0 - msg.gas
-
-
-@external
-@view
-def gas_m_verify(root: bytes32, index: uint256, log_max: uint256, leaf: bytes32, inj_levels: DynArray[uint256, mmcs.MAX_INJECT], inj_digests: DynArray[bytes32, mmcs.MAX_INJECT], siblings: DynArray[bytes32, mmcs.MAX_LEVELS]) -> uint256:
-    g0: uint256 = msg.gas
-    r: bool = mmcs.verify(root, index, log_max, leaf, inj_levels, inj_digests, siblings)
     return g0 - msg.gas
 
 

@@ -24,10 +24,8 @@ MAX_FRI_HEAD: constant(uint256) = 8192
 # (EXTCODECOPY needs a constant length in Vyper), after one STOP byte.
 MAX_PROGRAM: constant(uint256) = 20480
 MAX_NODES: constant(uint256) = 4096
-MAX_QBLOB: constant(uint256) = 262144
 MAX_SESSION: constant(uint256) = 55776
 MAX_OPEN_BUSES: constant(uint256) = 16
-MAX_WIDTH: constant(uint256) = 1024
 # the widest matrix the row kernel's callers take (their buffers are EVM memory, charged
 # quadratically in every transaction; the segment's widest matrix has 218 columns)
 KERNEL_MAX_WIDTH: constant(uint256) = 256
@@ -205,20 +203,3 @@ def recombine2(word_a: uint256, word_b: uint256) -> uint256:
     r3: uint256 = unsafe_add(unsafe_add((a >> 128) & M32, (a >> 32) & M32),
                              unsafe_add((b >> 192) & M32, (b >> 96) & M32)) % bb.P
     return r0 | (r1 << 64) | (r2 << 128) | (r3 << 192)
-
-
-@internal
-@pure
-def alpha_lanes(ap: uint256) -> (uint256, uint256):
-    """An extension element (a0, a1, a2, a3) as two words of 128-bit lanes, (a0, a2) and
-    (a1, a3): one MUL by a base value then gives two coefficients of the product, and 2^66
-    such products add up without a carry between lanes."""
-    return (ap & M64) | (((ap >> 128) & M64) << 128), ((ap >> 64) & M64) | ((ap >> 192) << 128)
-
-
-@internal
-@pure
-def from_lanes(s02: uint256, s13: uint256) -> uint256:
-    """The extension element whose coefficients are the lane sums of alpha_lanes products."""
-    return ((s02 & M128) % bb.P) | (((s13 & M128) % bb.P) << 64) | \
-        (((s02 >> 128) % bb.P) << 128) | (((s13 >> 128) % bb.P) << 192)

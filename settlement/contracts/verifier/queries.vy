@@ -11,7 +11,6 @@
 from verifier import babybear as bb
 from verifier import fri_fold as ff
 from verifier import proofdata as pd
-from verifier import mmcs
 
 event ProofVerified:
     statement: indexed(bytes32)
@@ -20,9 +19,9 @@ event ProofVerified:
 ROW_KERNEL: public(immutable(address))
 # What the kernel is given is sized for the circuits it serves (every static buffer costs
 # EVM memory, charged quadratically, in every transaction): per query a window of ROW_WINDOW
-# bytes of the blob, where the query's rows and the Merkle paths between them must fit (a blob
-# is at least this long: settlement/evm_stark.py query_blob pads it); the powers of alpha up
-# to the widest matrix; a record per slot. `begin` sessions of wider circuits are refused here.
+# bytes of the blob, where the query's bytes must fit (a blob is at least this long:
+# settlement/evm_stark.py query_blob pads it); the powers of alpha up to twice the widest
+# matrix; a record per slot (proofdata.vy KERNEL_MAX_*: wider circuits are refused here).
 ROW_WINDOW: public(constant(uint256)) = 32768
 # the kernel input's per-batch part: abi_encode(powers, mat_recs, slot_recs, ng, walk), the walk
 # a header per round and a record per height group; its output: the groups' sums, the roots
