@@ -14,6 +14,7 @@ Units: the marketplace's credits are mapped to wei at a fixed rate, ``wei_per_cr
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -22,7 +23,7 @@ from pathlib import Path
 from web3 import Web3
 
 from prover.keccak import keccak256
-from settlement import WEI_PER_CREDIT, chain, onchain_verifier
+from settlement import WEI_PER_CREDIT, chain, evm_constraint_kernel, evm_row_kernel, onchain_verifier
 
 #: The FRI preset receipts of chain-settled jobs are proven at: the smallest receipts, so the
 #: least calldata and gas (the verifier contracts are registered for this one preset).
@@ -47,6 +48,8 @@ class Deployment:
     optimistic_bond: int
     challenge_window: int
     response_window: int
+    #: code_version() when it was deployed: a record from other code is not reused
+    code_version: str = ""
 
     def public(self) -> dict:
         """What an offer carries about the chain (nothing secret)."""
@@ -82,11 +85,22 @@ def deploy_all(w3: Web3, *, sender: str, preset: str = CHAIN_PRESET, wei_per_cre
     return Deployment(chain_id=w3.eth.chain_id, preset=preset, market=market.address,
                       verifier_stark=verifier.stark.address, verifier_queries=verifier.queries.address,
                       verifier_receipt=verifier.receipt.address, wei_per_credit=wei_per_credit,
-                      optimistic_bond=bond, challenge_window=challenge_window, response_window=response_window)
+                      optimistic_bond=bond, challenge_window=challenge_window, response_window=response_window,
+                      code_version=code_version())
+
+
+def code_version() -> str:
+    """What a recorded deployment must have been made with to be reused: the contracts'
+    sources and compiler, and the assembled kernels (a chain kept across upgrades, such as
+    ``make run``'s, would otherwise keep contracts the code no longer speaks to)."""
+    h = hashlib.sha256(chain._sources_key().encode())
+    for code in (evm_row_kernel.runtime_code(), evm_constraint_kernel.runtime_code()):
+        h.update(code)
+    return h.hexdigest()[:16]
 
 
 def _deployed(w3: Web3, dep: Deployment) -> bool:
-    return dep.chain_id == w3.eth.chain_id and all(
+    return dep.chain_id == w3.eth.chain_id and dep.code_version == code_version() and all(
         len(w3.eth.get_code(a)) > 0 for a in (dep.market, dep.verifier_stark, dep.verifier_queries,
                                               dep.verifier_receipt))
 

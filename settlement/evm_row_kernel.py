@@ -1,25 +1,31 @@
-"""The row-combination kernel: EVM assembly for the DEEP sums, the on-chain verifier's hottest loop.
+"""The row kernel: EVM assembly for a query's hottest work, its DEEP sums and Merkle openings.
 
 Why: at every FRI query the verifier combines the opened row of every committed matrix
 (about 2,500 BabyBear values for a zkMIPS segment proof) with the powers of the DEEP
 challenge alpha, ``sum_c alpha^c v_c``, and sums those combinations per (height, point)
 group, each times its slot's offset. In Vyper that cost about 260 gas a column, most of it
 array bounds checks and memory-resident locals; here it is scheduled by hand on the stack
-(about 70 gas a column in full words). ``queries.vy`` calls it once per query, and
-``ood.vy`` once per proof for the opened values' sums (whose extension values are rows of
-base values whose coefficients are alpha^c X^j).
+(about 70 gas a column in full words). Then it climbs every Merkle opening of the query
+(keccak pairs in scratch memory, the siblings read in place) to the roots the caller
+compares with its commitments. ``queries.vy`` calls it once per query, and ``ood.vy`` once
+per proof for the opened values' sums (whose extension values are rows of base values whose
+coefficients are alpha^c X^j; no openings).
 
-Input (no selector): a word, the calldata offset of the rows; then the ABI encoding of
-``(uint256[] powers, uint256[] mats, uint256[] slots, uint256 groups)``; then the rows.
+Input (no selector): a word, the calldata offset of the rows; a word, the query's index;
+then the ABI encoding of ``(uint256[] powers, uint256[] mats, uint256[] slots, uint256 groups,
+uint256[] walk)``; then the rows (the query's bytes).
 
 * ``powers[c]``: the coefficient of a row's column c (alpha^c), packed as in ``babybear.vy``
   (coefficient i in bits [64i, 64i + 64));
 * ``mats[m]``: :func:`mat_record`: where matrix m's row lies (``width`` little-endian u32
   values), its first slot and its number of slots (points);
 * ``slots``: five words per slot (:func:`slot_record`): its group and its offset o as
-  o, X o, X^2 o, X^3 o (so that c * o is four MULs by c's coefficients).
+  o, X o, X^2 o, X^3 o (so that c * o is four MULs by c's coefficients);
+* ``walk``: per Merkle opening to climb, a header (:func:`walk_header`) and a record per
+  height group (:func:`group_record`).
 
-Output: per group, ``sum over its slots s: o_s * sum_c powers[c] * v_{m(s),c}``, packed.
+Output: per group, ``sum over its slots s: o_s * sum_c powers[c] * v_{m(s),c}``, packed;
+then per opening of the walk, the root it climbs to (:func:`walk_roots`).
 
 A row's values are summed with one MUL each by a packed power (all four products, each
 below p^2 < 2^62, four of them below 2^64 in 64-bit lanes), spread every four columns into
@@ -36,7 +42,7 @@ from settlement.evm_asm import Item, Label, Push, PushLabel, assemble
 from settlement.evm_field_asm import LANES_02, M32, M128, P, bswap32x8, check_canonical8, mod_p
 
 #: Bytes of a query blob passed to the kernel per query (``queries.vy`` ROW_WINDOW, checked
-#: equal by the tests): a query's rows and the Merkle paths between them must fit in it.
+#: equal by the tests): a query's bytes must fit in it.
 ROW_WINDOW = 32768
 #: Bytes of a slot record (group, then the offset times 1, X, X^2, X^3).
 SLOT_BYTES = 160

@@ -332,3 +332,25 @@ def test_a_worker_takes_and_settles_a_chain_job_over_the_api(mode, live_server, 
             session.close()
         chain.revert(w3, snap)
         onchain.reset()
+
+
+def test_a_recorded_deployment_is_reused_only_by_the_code_that_made_it(anvil_url, chain_var):
+    """A chain kept across an upgrade (make run's) keeps the old contracts: the record names
+    the code it was deployed with, and other code deploys anew instead of calling them."""
+    import json
+    w3 = chain.connect(anvil_url)
+    path = chain_var / f"chain-{w3.eth.chain_id}.json"
+    options = dict(sender=w3.eth.accounts[0], challenge_window=WINDOW, response_window=WINDOW)
+    snap = chain.snapshot(w3)
+    saved = path.read_text()
+    try:
+        first = load_or_deploy(w3, path, **options)
+        assert load_or_deploy(w3, path, **options) == first
+        record = json.loads(saved)
+        record["code_version"] = "an older build"
+        path.write_text(json.dumps(record))
+        again = load_or_deploy(w3, path, **options)
+        assert again.verifier_queries != first.verifier_queries and again.code_version == first.code_version
+    finally:
+        path.write_text(saved)
+        chain.revert(w3, snap)
