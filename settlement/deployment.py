@@ -57,7 +57,7 @@ class Deployment:
 
     @classmethod
     def from_dict(cls, data: dict) -> Deployment:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data or k != "code_version"})
 
 
 @dataclass

@@ -354,3 +354,15 @@ def test_a_recorded_deployment_is_reused_only_by_the_code_that_made_it(anvil_url
     finally:
         path.write_text(saved)
         chain.revert(w3, snap)
+
+
+def test_a_worker_refuses_offers_it_cannot_settle(prover, anvil_url, chain_var):
+    """No chain named, another chain, or contracts of another version than the worker's code
+    speaks to: each is refused with its reason, before anything is locked."""
+    import json
+    w3 = chain.connect(anvil_url)
+    info = json.loads((chain_var / f"chain-{w3.eth.chain_id}.json").read_text())
+    assert prover.why_not({"chain": info}) is None
+    assert "did not say which chain" in prover.why_not({})
+    assert "is chain" in prover.why_not({"chain": {**info, "chain_id": info["chain_id"] + 1}})
+    assert "update the worker" in prover.why_not({"chain": {**info, "code_version": "an older build"}})
