@@ -274,9 +274,11 @@ def send(w3: Web3, call: Any, sender: str, value: int = 0) -> TxReceipt:
         # estimated on the pending block, where the transaction will be mined: a node like anvil
         # estimates on the latest block by default, which misses evm_setNextBlockTimestamp
         # (eth-tester estimates on its pending block already and takes no block argument)
-        # (with a margin: the block it is mined in may differ from the one estimated on)
+        # (with a margin: the block it is mined in may differ from the one estimated on; never
+        # above the block's gas limit, which the node would refuse)
         if not is_embedded(w3):
-            tx["gas"] = call.estimate_gas(tx, block_identifier="pending") * 5 // 4 + 10_000
+            estimate = call.estimate_gas(tx, block_identifier="pending")
+            tx["gas"] = min(estimate * 5 // 4 + 10_000, max(estimate, w3.eth.get_block("latest")["gasLimit"]))
         tx_hash = call.transact(tx)
     except _revert_errors() as e:
         raise Reverted(str(e)) from e
