@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from prover.keccak import keccak256
 from settlement import evm_field_asm as F
 from settlement.evm_asm import Item, Label, Push, PushLabel, assemble
 from settlement.evm_field_asm import LANES_02, M32, M128, P, bswap32x8, check_canonical8, mod_p
@@ -291,7 +292,6 @@ def walk_roots(rows: bytes, walk: Sequence[int], index: int) -> list[bytes]:
     """The roots the kernel's walk climbs to, in Python (its specification, for tests):
     ``walk`` per round a header (:func:`walk_header`) and a record per height group
     (:func:`group_record`), offsets into ``rows``; ValueError where the kernel reverts."""
-    from prover.keccak import keccak256
     roots, at = [], 0
     while at < len(walk):
         head = walk[at]

@@ -19,8 +19,8 @@ R = evm_air._record
 
 
 @pytest.fixture(scope="module")
-def w3():
-    return chain.connect_embedded()
+def w3(embedded_chain):
+    return embedded_chain
 
 
 @pytest.fixture(scope="module")

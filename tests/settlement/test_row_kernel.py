@@ -23,8 +23,8 @@ HEAD_TYPES = ["uint256[]", "uint256[]", "uint256[]", "uint256", "uint256[]"]
 
 
 @pytest.fixture(scope="module")
-def w3():
-    return chain.connect_embedded()
+def w3(embedded_chain):
+    return embedded_chain
 
 
 @pytest.fixture(scope="module")
