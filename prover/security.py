@@ -229,12 +229,17 @@ DEFAULT = FriParams(
 )
 
 #: Bigger blowup, fewer queries: smaller proofs, slower prover (rate 1/8); the
-#: larger LDE domain costs field bits, which a little more grinding buys back.
+#: larger LDE domain costs field bits, which a little more grinding buys back. It is the
+#: preset chain-settled jobs are proven at (settlement/deployment.py), where every query
+#: costs the EVM verifier about a million gas, so the query phase is bought with grinding
+#: down to the level the field terms already set: 25 queries at -log2(rho + eta) = 2.95 bits
+#: and 27 bits of grinding (~2^27 keccaks, a second or two) give 100.7 bits, beside 100.8
+#: (commit), 100.6 (batching) and 100.0 (DEEP). Grinding costs the verifier one keccak.
 COMPACT = FriParams(
     name="compact",
     log_blowup=3,
-    num_queries=33,
-    pow_bits=16,
+    num_queries=25,
+    pow_bits=27,
     log_final_poly_len=3,
     max_log_arity=3,
     batch_pow_bits=14,
@@ -245,19 +250,19 @@ COMPACT = FriParams(
 #: its calldata and its work (~2,700 opened columns and ~25 Merkle paths per query of a zkMIPS
 #: segment proof), so this preset buys the query-phase bits with a larger blowup and more
 #: grinding instead of queries. Rate 1/16 makes a query worth -log2(rho + eta) = 3.94 bits
-#: (eta = (log2(e) + 4) / 16 / log2|F|), so 23 queries + 24 bits of grinding give
-#: 23 * 3.94 + 24 = 114.6 query bits (compact: 33 * 2.95 + 16 = 113.3). The LDE domain is
+#: (eta = (log2(e) + 4) / 16 / log2|F|), so 18 queries + 30 bits of grinding give
+#: 18 * 3.94 + 30 = 100.9 query bits (compact: 25 * 2.95 + 27 = 100.7). The LDE domain is
 #: twice compact's, which costs one bit in the commit-phase and batching terms; two more bits of
 #: grinding before each folding and the batching challenge buy it back with one to spare (compact:
 #: 100.8 and 100.6), so every term is at
-#: least compact's: min(114.6 query, 101.8 commit, 101.6 batching, 100.0 DEEP) = 100 bits
-#: conjectured, 44 proven (compact: 43). The prover pays twice compact's LDE memory and time
-#: and ~2^24 keccaks of query grinding (seconds).
+#: least compact's: min(100.9 query, 101.8 commit, 101.6 batching, 100.0 DEEP) = 100 bits
+#: conjectured, 46 proven (compact: 47). The prover pays twice compact's LDE memory and time
+#: and ~2^30 keccaks of query grinding (about ten seconds on two cores).
 ONCHAIN = FriParams(
     name="onchain",
     log_blowup=4,
-    num_queries=23,
-    pow_bits=24,
+    num_queries=18,
+    pow_bits=30,
     log_final_poly_len=3,
     max_log_arity=3,
     batch_pow_bits=16,

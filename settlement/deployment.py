@@ -14,6 +14,7 @@ Units: the marketplace's credits are mapped to wei at a fixed rate, ``wei_per_cr
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -86,21 +87,30 @@ def deploy_all(w3: Web3, *, sender: str, preset: str = CHAIN_PRESET, wei_per_cre
                       verifier_stark=verifier.stark.address, verifier_queries=verifier.queries.address,
                       verifier_receipt=verifier.receipt.address, wei_per_credit=wei_per_credit,
                       optimistic_bond=bond, challenge_window=challenge_window, response_window=response_window,
-                      code_version=code_version())
+                      code_version=code_version(preset))
 
 
-def code_version() -> str:
+def code_version(preset: str = CHAIN_PRESET) -> str:
     """What a recorded deployment must have been made with to be reused: the contracts'
-    sources and compiler, and the assembled kernels (a chain kept across upgrades, such as
-    ``make run``'s, would otherwise keep contracts the code no longer speaks to)."""
+    sources and compiler, the assembled kernels, and the circuits registered for ``preset``
+    (the tables and FRI parameters receipts are proven with). A chain kept across upgrades,
+    such as ``make run``'s, would otherwise keep contracts or circuits the code no longer
+    speaks to."""
     h = hashlib.sha256(chain._sources_key().encode())
     for code in (evm_row_kernel.runtime_code(), evm_constraint_kernel.runtime_code()):
         h.update(code)
+    h.update(repr(_circuit_layout(preset)).encode())
     return h.hexdigest()[:16]
 
 
+@functools.lru_cache(maxsize=None)
+def _circuit_layout(preset: str) -> tuple:
+    from prover.zkmips.receipt import params_of
+    return tuple(onchain_verifier.receipt_layout(params_of(preset, allow_insecure=True)).items())
+
+
 def _deployed(w3: Web3, dep: Deployment) -> bool:
-    return dep.chain_id == w3.eth.chain_id and dep.code_version == code_version() and all(
+    return dep.chain_id == w3.eth.chain_id and dep.code_version == code_version(dep.preset) and all(
         len(w3.eth.get_code(a)) > 0 for a in (dep.market, dep.verifier_stark, dep.verifier_queries,
                                               dep.verifier_receipt))
 

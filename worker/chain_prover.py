@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from web3 import Web3
 
 from prover.keccak import keccak256
+from prover.security import PRESETS
 from settlement import chain, onchain_verifier
 from settlement.deployment import Contracts, Deployment, attach, code_version
 
@@ -81,9 +82,12 @@ class ChainProver:
             return "the marketplace did not say which chain settles it"
         if info.get("chain_id") != self.w3.eth.chain_id:
             return f"settled on chain {info.get('chain_id')}, this worker's node is chain {self.w3.eth.chain_id}"
-        if info.get("code_version") != code_version():
+        preset = info.get("preset")
+        if preset not in PRESETS:
+            return f"its receipts are to be proven at FRI preset {preset!r}, which this worker does not know"
+        if info.get("code_version") != code_version(preset):
             return (f"its contracts are version {info.get('code_version') or 'unknown'}, this worker speaks to "
-                    f"version {code_version()}: update the worker")
+                    f"version {code_version(preset)}: update the worker")
         return None
 
     def _top_up(self, c: Contracts, amount: int, txs: ChainTxs, what: str) -> None:

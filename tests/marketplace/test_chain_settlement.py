@@ -9,7 +9,7 @@ from marketplace import ledger, onchain, services
 from marketplace.errors import Conflict, MarketError
 from marketplace.models import Attempt, ChainTx, Job, Transfer
 from settlement import chain
-from settlement.deployment import load_or_deploy
+from settlement.deployment import code_version, load_or_deploy
 from tests.conftest import chain_receipt
 from tests.marketplace.conftest import HELLO_INPUT
 from worker.chain_prover import ChainProver, ChainTxs
@@ -366,3 +366,10 @@ def test_a_worker_refuses_offers_it_cannot_settle(prover, anvil_url, chain_var):
     assert "did not say which chain" in prover.why_not({})
     assert "is chain" in prover.why_not({"chain": {**info, "chain_id": info["chain_id"] + 1}})
     assert "update the worker" in prover.why_not({"chain": {**info, "code_version": "an older build"}})
+    assert "does not know" in prover.why_not({"chain": {**info, "preset": "fastest"}})
+
+
+def test_the_code_version_names_the_circuits_registered():
+    """A deployment's version covers the circuits registered for its preset (the tables and FRI
+    parameters), so changed parameters or tables are deployed again, not reused."""
+    assert code_version("compact") != code_version("onchain")
