@@ -28,11 +28,12 @@ from prover.zkmips.receipt import params_of
 from settlement import chain
 from settlement import evm_constraint_kernel, evm_row_kernel, evm_stark
 
-#: Most queries per ``verify_queries`` transaction: about 1.2 M gas each for the zkMIPS segment
-#: proof, so a batch stays well under the 30 M block gas limit. The queries are split into as
-#: few batches as that allows, of equal size (33 = 3 x 11 at `compact`, 23 = 12 + 11 at
-#: `onchain`): every batch re-sends the session (~25 KB of calldata).
-QUERIES_PER_TX = 12
+#: Most queries per ``verify_queries`` transaction: about a million gas each for the zkMIPS
+#: segment proof, so a batch stays under 2^24 gas, the most one transaction may use on Ethereum
+#: since Fusaka (EIP-7825), as every step does. The queries are split into as few batches as
+#: that allows, of equal size (25 = 13 + 12 at `compact`, 18 = 9 + 9 at `onchain`): every batch
+#: re-sends the session (~25 KB of calldata).
+QUERIES_PER_TX = 13
 
 
 def query_batches(num_queries: int) -> list[tuple[int, int]]:
