@@ -13,7 +13,9 @@ A program is a sequence of items:
 * ``Push(value)``: the shortest ``PUSHn`` of a non-negative integer below 2^256;
 * ``Label(name)``: a jump target (emits ``JUMPDEST``);
 * ``PushLabel(name)``: ``PUSH2`` of a label's offset (for ``JUMP``/``JUMPI``);
-* ``PushJumpTable(names)``: ``PUSH32`` of up to 16 label offsets (a dispatch table).
+* ``PushJumpTable(names)``: ``PUSH32`` of up to 16 label offsets (a dispatch table);
+* ``Data(name, payload)``: raw bytes (constant tables, read with ``CODECOPY``), placed after
+  the last instruction that runs; ``PushLabel(name)`` pushes the offset of their first byte.
 """
 
 from __future__ import annotations
@@ -58,7 +60,13 @@ class PushJumpTable:
     names: tuple[str, ...]
 
 
-Item = Union[str, Push, Label, PushLabel, PushJumpTable]
+@dataclass(frozen=True)
+class Data:
+    name: str
+    payload: bytes
+
+
+Item = Union[str, Push, Label, PushLabel, PushJumpTable, Data]
 
 
 def _push_bytes(value: int) -> bytes:
@@ -82,6 +90,11 @@ def assemble(program: Iterable[Item]) -> bytes:
                 raise ValueError(f"label {it.name!r} defined twice")
             labels[it.name] = at
             at += 1
+        elif isinstance(it, Data):
+            if it.name in labels:
+                raise ValueError(f"label {it.name!r} defined twice")
+            labels[it.name] = at
+            at += len(it.payload)
         elif isinstance(it, PushLabel):
             at += 3
         elif isinstance(it, PushJumpTable):
@@ -98,6 +111,8 @@ def assemble(program: Iterable[Item]) -> bytes:
     for it in items:                       # pass 2: bytes
         if isinstance(it, Label):
             out.append(OPCODES["JUMPDEST"])
+        elif isinstance(it, Data):
+            out += it.payload
         elif isinstance(it, PushLabel):
             if it.name not in labels:
                 raise ValueError(f"label {it.name!r} is never defined")

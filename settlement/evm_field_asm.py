@@ -105,6 +105,74 @@ def ext_mul_rotated(x_depth: int) -> list[Item]:
             *reduce_lanes()]
 
 
+def mulmod_p() -> list[Item]:
+    """[a, b] -> [a * b mod p]."""
+    return [Push(P), "SWAP2", "MULMOD"]
+
+
+def pow_const(e: int) -> list[Item]:
+    """[a] -> [a^e mod p] (e >= 1), square-and-multiply unrolled over e's bits."""
+    out: list[Item] = ["DUP1"]
+    for bit in bin(e)[3:]:
+        out += ["DUP1", *mulmod_p()]
+        if bit == "1":
+            out += ["DUP2", *mulmod_p()]
+    return out + ["SWAP1", "POP"]
+
+
+def ext_add() -> list[Item]:
+    """[a, b] -> [a + b] (canonical operands and result)."""
+    return ["ADD", *reduce_once()]
+
+
+def ext_sub() -> list[Item]:
+    """[b, a] -> [a - b] (canonical operands and result)."""
+    return [Push(PP), "SUB", "ADD", *reduce_once()]
+
+
+def ext_product() -> list[Item]:
+    """[b, a] -> [a * b] (canonical operands and result)."""
+    return [*ext_rotations(), *ext_mul_rotated(5), "SWAP1", "POP"]
+
+
+def ext_mul_base() -> list[Item]:
+    """[x, a] -> [x * a] for a base value x (canonical operands and result)."""
+    return ["MUL", *reduce_lanes()]
+
+
+def ext_inv(scratch: int) -> list[Item]:
+    """[a] -> [1/a] (0 -> 0: callers check), through the norm: with Y = X^2, a * a(-X) =
+    c0 + c1 Y, whose norm n = c0^2 - W c1^2 is a base value; 1/a = a(-X) (c0 - c1 Y) / n.
+    Eight words of memory at ``scratch``."""
+    a0, a1, a2, a3, c0, c1, e0, e1 = (scratch + 32 * i for i in range(8))
+
+    def mm(x: int, y: int) -> list[Item]:            # [x * y mod p] of two memory words
+        return [Push(x), "MLOAD", Push(y), "MLOAD", *mulmod_p()]
+
+    neg = [Push(P), "SUB"]                           # [v] -> [p - v]
+    return [
+        "DUP1", Push(M64), "AND", Push(a0), "MSTORE",
+        "DUP1", Push(64), "SHR", Push(M64), "AND", Push(a1), "MSTORE",
+        "DUP1", Push(128), "SHR", Push(M64), "AND", Push(a2), "MSTORE",
+        Push(192), "SHR", Push(a3), "MSTORE",
+        # c0 = a0^2 + W a2^2 - 2W a1 a3,  c1 = 2 a0 a2 - a1^2 - W a3^2
+        *mm(a0, a0), *mm(a2, a2), Push(W), "MUL", "ADD", *mm(a1, a3), *neg, Push(2 * W), "MUL", "ADD",
+        *mod_p(), Push(c0), "MSTORE",
+        *mm(a0, a2), Push(2), "MUL", *mm(a1, a1), *neg, "ADD", *mm(a3, a3), *neg, Push(W), "MUL", "ADD",
+        *mod_p(), Push(c1), "MSTORE",
+        # n = c0^2 - W c1^2, then 1/n
+        *mm(c0, c0), *mm(c1, c1), *neg, Push(W), "MUL", "ADD", *mod_p(),
+        *pow_const(P - 2),
+        "DUP1", Push(c0), "MLOAD", *mulmod_p(), Push(e0), "MSTORE",        # e0 = c0 / n
+        Push(c1), "MLOAD", *neg, *mulmod_p(), Push(e1), "MSTORE",          # e1 = -c1 / n
+        # 1/a = (a0 - a1 X + a2 X^2 - a3 X^3)(e0 + e1 X^2)
+        *mm(a3, e0), *neg, *mm(a1, e1), *neg, "ADD", *mod_p(), Push(192), "SHL",
+        *mm(a2, e0), *mm(a0, e1), "ADD", *mod_p(), Push(128), "SHL", "OR",
+        *mm(a1, e0), *neg, *mm(a3, e1), *neg, Push(W), "MUL", "ADD", *mod_p(), Push(64), "SHL", "OR",
+        *mm(a0, e0), *mm(a2, e1), Push(W), "MUL", "ADD", *mod_p(), "OR",
+    ]
+
+
 # ----------------------------------------------------------------------------- Python reference
 # (the kernels' specifications use these; prover.field is the arithmetic's own source, and the
 # kernels' tests check the specifications against it)

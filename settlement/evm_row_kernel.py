@@ -37,7 +37,10 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from eth_abi import encode
+
 from prover.keccak import keccak256
+from settlement import evm_deep_fri
 from settlement import evm_field_asm as F
 from settlement.evm_asm import Item, Label, Push, PushLabel, assemble
 from settlement.evm_field_asm import LANES_02, M32, M128, P, bswap32x8, check_canonical8, mod_p
@@ -166,9 +169,11 @@ def program() -> list[Item]:
         Label("return"),
         "POP", Push(5), "SHL",                              # [rout]  the roots follow the sums
         *_walk(),
+        *evm_deep_fri.program(ABI, RB, IDX),
         "PUSH0", "RETURN",
         Label("bad"),
         "PUSH0", "PUSH0", "REVERT",
+        *evm_deep_fri.tables(),
     ]
     return p
 
@@ -279,6 +284,17 @@ def group_sums(powers: Sequence[int], mats: Sequence[int], slots: Sequence[int],
             g = slots[5 * s]
             acc[g] = [(x + y) % P for x, y in zip(acc[g], F.ext_mul(comb, F.unpack(slots[5 * s + 1])))]
     return [sum(v << (64 * i) for i, v in enumerate(a)) for a in acc]
+
+
+#: The ABI types of the kernel's per-proof input (see the module's docstring).
+HEAD_TYPES = ("uint256[]", "uint256[]", "uint256[]", "uint256", "uint256[]", "uint256[]")
+
+
+def input_head(powers: Sequence[int], mats: Sequence[int], slots: Sequence[int], groups: int,
+               walk: Sequence[int] = (), fri: Sequence[int] = ()) -> bytes:
+    """The per-proof part of the kernel's input, ABI-encoded as ``queries.vy`` and ``ood.vy``
+    encode it (``fri``: :func:`settlement.evm_deep_fri.fri_words`, or none)."""
+    return encode(HEAD_TYPES, [list(powers), list(mats), list(slots), groups, list(walk), list(fri)])
 
 
 def calldata(prefix: bytes, rows: bytes, start: int = 0, index: int = 0) -> bytes:

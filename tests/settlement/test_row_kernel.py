@@ -10,7 +10,6 @@ import re
 
 import numpy as np
 import pytest
-from eth_abi import encode
 
 from prover import field
 from settlement import chain
@@ -19,7 +18,6 @@ from prover.merkle import MerkleTree, make_salts
 from settlement.evm_asm import Label, Push, PushLabel, assemble, deployment_code
 
 QUERIES_VY = chain.CONTRACTS_DIR / "verifier" / "queries.vy"
-HEAD_TYPES = ["uint256[]", "uint256[]", "uint256[]", "uint256", "uint256[]"]
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +56,7 @@ def _case(rng: random.Random, *, bad: int | None = None):
         rows[at:at + 4] = (K.P + rng.randrange(2**32 - K.P)).to_bytes(4, "little")
     shift = rng.randint(0, 100)
     window = rng.randbytes(shift) + bytes(rows) + rng.randbytes(rng.randint(0, 64))
-    head = encode(HEAD_TYPES, [powers, mats, slots, groups, []])
+    head = K.input_head(powers, mats, slots, groups)
     return powers, mats, slots, groups, bytes(rows), K.calldata(head, window, shift)
 
 
@@ -145,7 +143,7 @@ def test_the_walk_climbs_to_the_merkle_root(w3, kernel, heights, salted):
     walk2[0] |= shift << 8
     rows, walks = pad + blob + blob2, walk + walk2
     assert K.walk_roots(rows, walks, index) == [root, root2]
-    head = encode(HEAD_TYPES, [[1], [], [], 0, walks])
+    head = K.input_head([1], [], [], 0, walks)
     out = _call(w3, kernel, K.calldata(head, rows, 0, index))
     assert [x.to_bytes(32, "big") for x in out] == [root, root2]
 
@@ -153,7 +151,7 @@ def test_the_walk_climbs_to_the_merkle_root(w3, kernel, heights, salted):
 def test_a_changed_row_salt_or_sibling_changes_the_root(w3, kernel):
     rng = random.Random(9)
     root, blob, walk, index = _mmcs_opening(rng, [32, 8, 2], True)
-    head = encode(HEAD_TYPES, [[1], [], [], 0, walk])
+    head = K.input_head([1], [], [], 0, walk)
     first, first_len = walk[1] >> 64, (walk[1] >> 16) & ((1 << 48) - 1)
     for at in (first, first + first_len - 1, walk[2] >> 64, len(blob) - 1):
         bad = bytearray(blob)
@@ -167,7 +165,7 @@ def test_a_left_over_injection_reverts(w3, kernel):
     rng = random.Random(4)
     root, blob, walk, index = _mmcs_opening(rng, [16, 4], True)
     walk[2] = K.group_record(walk[2] >> 64, (walk[2] >> 16) & ((1 << 48) - 1), 9)   # level 9 > 4 levels
-    head = encode(HEAD_TYPES, [[1], [], [], 0, walk])
+    head = K.input_head([1], [], [], 0, walk)
     with pytest.raises(ValueError):
         K.walk_roots(blob, walk, index)
     with pytest.raises(chain._revert_errors()):

@@ -1,7 +1,7 @@
 """Differential tests of the EVM verifier's kernels (settlement/contracts/verifier/babybear.vy,
-transcript.vy, fri_fold.vy, through verifier/harness.vy) against the Python prover's
-field, transcript and FRI code, on the embedded chain (the Merkle openings are the row
-kernel's: tests/settlement/test_row_kernel.py); plus the gas of each kernel
+transcript.vy, two_adic.vy, through verifier/harness.vy) against the Python prover's
+field, transcript and generators, on the embedded chain (the Merkle openings, DEEP quotients and FRI folds are the row
+kernel's: tests/settlement/test_row_kernel.py, test_deep_fri_kernel.py); plus the gas of each kernel
 (docs/evm-kernels.md quotes the numbers the gas test prints)."""
 
 from __future__ import annotations
@@ -13,10 +13,8 @@ import numpy as np
 import pytest
 
 from prover import field
-from prover.field import GENERATOR, P
-from prover.fri import _eval_poly_at, _fold_rows, bit_reverse_array, coset_powers
+from prover.field import P
 from prover.keccak import keccak256
-from prover.pcs import _query_points
 from prover.transcript import Transcript
 from settlement import chain
 
@@ -187,50 +185,13 @@ def test_transcript_replay(h):
 
 # ----------------------------------------------------------------------------- FRI
 
-def test_fri_helpers(h):
-    rng = np.random.default_rng(SEED + 5)
+def test_two_adic_generators(h):
     for k in range(28):
         g = field.two_adic_generator(k)
         assert h.f_two_adic_generator(k).call() == g
         assert h.f_two_adic_generator_inv(k).call() == pow(g, P - 2, P)
     assert reverts(h.f_two_adic_generator(28))
-    for bits in [0, 1, 5, 17, 27, 32]:
-        xs = rng.integers(0, 2**32, 5, dtype=np.int64)
-        for x in xs:
-            assert h.f_bit_reverse(int(x), bits).call() == int(bit_reverse_array(np.array([x]) & ((1 << bits) - 1), bits)[0])
-    for log_h in [0, 1, 3, 10, 20, 27]:
-        pos = rng.integers(0, 1 << log_h, 4, dtype=np.int64)
-        assert [h.f_query_point(int(p), log_h).call() for p in pos] == [int(v) for v in _query_points(pos, log_h)]
-        shift = int(rng.integers(1, P))
-        want = coset_powers(shift, field.two_adic_generator(log_h), bit_reverse_array(pos, log_h))
-        assert [h.f_domain_point(shift, int(p), log_h).call() for p in pos] == [int(v) for v in want]
-
-
-@pytest.mark.parametrize("log_arity", [1, 2, 3, 4])
-def test_fold_row(h, log_arity):
-    rng = np.random.default_rng(SEED + 10 + log_arity)
-    for trial in range(4):
-        log_n = int(rng.integers(log_arity, 24)) if trial else log_arity
-        rows = rand_ext(rng, 1 << log_arity)
-        row_index = int(rng.integers(0, 1 << (log_n - log_arity)))
-        beta = rand_ext(rng)
-        shift = [GENERATOR, 1, int(rng.integers(1, P)), pow(GENERATOR, 8, P)][trial]
-        want = _fold_rows(rows[None], np.array([row_index], dtype=np.int64), log_n, log_arity, beta, shift)[0]
-        values = [pack(v) for v in rows]
-        assert h.f_fold_row(values, row_index, log_n, log_arity, pack(beta), shift).call() == pack(want)
-        assert h.f_fold_row_inv(values, row_index, log_n, log_arity, pack(beta), pow(shift, P - 2, P)).call() \
-            == pack(want)
-    assert reverts(h.f_fold_row([1, 2, 3], 0, 5, 1, 7, GENERATOR))
-    assert reverts(h.f_fold_row([1, 2], 0, 5, 1, 7, 0))
-
-
-def test_eval_poly(h):
-    rng = np.random.default_rng(SEED + 20)
-    for m in [0, 1, 2, 7, 64]:
-        coeffs = rand_ext(rng, m)
-        for x in [0, 1, P - 1, int(rng.integers(0, P))]:
-            want = _eval_poly_at(coeffs.reshape(m, 4), np.array([x], dtype=np.uint32))[0]
-            assert h.f_eval_poly([pack(c) for c in coeffs], x).call() == pack(want)
+    assert reverts(h.f_two_adic_generator_inv(28))
 
 
 # ----------------------------------------------------------------------------- gas
@@ -242,8 +203,6 @@ def test_kernel_gas(h, capsys):
     x, y = pack(rand_ext(rng)), pack(rand_ext(rng))
     nop = h.gas_nop().call()
     state = keccak256(b"gas")
-    row8 = [pack(v) for v in rand_ext(rng, 8)]
-    coeffs = [pack(v) for v in rand_ext(rng, 32)]
     s0 = h.t_sampler(state).call()
     gas = {
         "mul": h.gas_mul(x & 0x7fffffff, 12345).call(),
@@ -260,11 +219,6 @@ def test_kernel_gas(h, capsys):
         "sample_ext (continuing)": h.gas_sample_ext_cont(h.t_sample_ext(s0).call()[0]).call(),
         "sample_bits": h.gas_sample_bits(s0, 20).call(),
         "pow_ok": h.gas_pow_ok(state, 12345, 16).call(),
-        "fold_row arity 8": h.gas_fold_row(row8, 12345, 20, 3, x, GENERATOR).call(),
-        "fold_row_inv arity 8": h.gas_fold_row_inv(row8, 12345, 20, 3, x, pow(GENERATOR, P - 2, P)).call(),
-        "fold_row arity 2": h.gas_fold_row(row8[:2], 12345, 20, 1, x, GENERATOR).call(),
-        "eval_poly 32 coeffs": h.gas_eval_poly(coeffs, 12345).call(),
-        "query_point (log_h 20)": h.gas_query_point(654321, 20).call(),
         "two_adic_generator": h.gas_two_adic_generator(17).call(),
     }
     gas = {k: v - nop for k, v in gas.items()}
@@ -272,8 +226,6 @@ def test_kernel_gas(h, capsys):
         print("\nkernel gas (one internal call, measuring overhead %d removed):" % nop)
         for k, v in gas.items():
             print(f"  {k:45s} {v:7d}")
-    ceilings = {"e_add": 250, "e_mul": 800, "e_inv": 5000, "sample_ext (fresh sampler)": 2500,
-                "fold_row_inv arity 8": 14000,
-                "query_point (log_h 20)": 2000}
+    ceilings = {"e_add": 250, "e_mul": 800, "e_inv": 5000, "sample_ext (fresh sampler)": 2500}
     for k, c in ceilings.items():
         assert gas[k] < c, (k, gas[k])

@@ -1,6 +1,6 @@
 # pragma version ~=0.4.3
 """
-@title Test harness for the verifier's Vyper modules (babybear, transcript, fri_fold)
+@title Test harness for the verifier's Vyper modules (babybear, transcript, two_adic)
 @notice Every module function as an external call, and gas_* views returning the gas one
         internal call costs (msg.gas before minus after; gas_nop is the measuring overhead).
         Generated layout; tests/settlement/test_verifier_kernels.py drives it.
@@ -8,7 +8,7 @@
 
 from verifier import babybear as bb
 from verifier import transcript as tr
-from verifier import fri_fold as ff
+from verifier import two_adic as ta
 
 
 @external
@@ -170,55 +170,20 @@ def t_pow_ok(state: bytes32, nonce: uint64, bits: uint256) -> bool:
 @external
 @pure
 def f_two_adic_generator(log_n: uint256) -> uint256:
-    return ff.two_adic_generator(log_n)
+    return ta.two_adic_generator(log_n)
 
 
 @external
 @pure
 def f_two_adic_generator_inv(log_n: uint256) -> uint256:
-    return ff.two_adic_generator_inv(log_n)
+    return ta.two_adic_generator_inv(log_n)
 
 
-@external
-@pure
-def f_bit_reverse(x: uint256, bits: uint256) -> uint256:
-    return ff.bit_reverse(x, bits)
 
 
-@external
-@pure
-def f_pow_bitrev(g: uint256, pos: uint256, bits: uint256) -> uint256:
-    return ff.pow_bitrev(g, pos, bits)
 
 
-@external
-@pure
-def f_domain_point(coset: uint256, pos: uint256, log_h: uint256) -> uint256:
-    return ff.domain_point(coset, pos, log_h)
 
-
-@external
-@pure
-def f_query_point(pos: uint256, log_h: uint256) -> uint256:
-    return ff.query_point(pos, log_h)
-
-
-@external
-@pure
-def f_fold_row(values: DynArray[uint256, 16], row_index: uint256, log_n: uint256, log_arity: uint256, beta: uint256, coset: uint256) -> uint256:
-    return ff.fold_row(values, row_index, log_n, log_arity, beta, coset)
-
-
-@external
-@pure
-def f_fold_row_inv(values: DynArray[uint256, 16], row_index: uint256, log_n: uint256, log_arity: uint256, beta: uint256, coset_inv: uint256) -> uint256:
-    return ff.fold_row_inv(values, row_index, log_n, log_arity, beta, coset_inv)
-
-
-@external
-@pure
-def f_eval_poly(coeffs: DynArray[uint256, 64], x: uint256) -> uint256:
-    return ff.eval_poly(coeffs, x)
 
 
 @external
@@ -347,41 +312,13 @@ def gas_pow_ok(state: bytes32, nonce: uint64, bits: uint256) -> uint256:
     return g0 - msg.gas
 
 
-@external
-@view
-def gas_fold_row(values: DynArray[uint256, 16], row_index: uint256, log_n: uint256, log_arity: uint256, beta: uint256, coset: uint256) -> uint256:
-    g0: uint256 = msg.gas
-    r: uint256 = ff.fold_row(values, row_index, log_n, log_arity, beta, coset)
-    return g0 - msg.gas
 
 
-@external
-@view
-def gas_fold_row_inv(values: DynArray[uint256, 16], row_index: uint256, log_n: uint256, log_arity: uint256, beta: uint256, coset_inv: uint256) -> uint256:
-    g0: uint256 = msg.gas
-    r: uint256 = ff.fold_row_inv(values, row_index, log_n, log_arity, beta, coset_inv)
-    return g0 - msg.gas
-
-
-@external
-@view
-def gas_eval_poly(coeffs: DynArray[uint256, 64], x: uint256) -> uint256:
-    g0: uint256 = msg.gas
-    r: uint256 = ff.eval_poly(coeffs, x)
-    return g0 - msg.gas
-
-
-@external
-@view
-def gas_query_point(pos: uint256, log_h: uint256) -> uint256:
-    g0: uint256 = msg.gas
-    r: uint256 = ff.query_point(pos, log_h)
-    return g0 - msg.gas
 
 
 @external
 @view
 def gas_two_adic_generator(log_n: uint256) -> uint256:
     g0: uint256 = msg.gas
-    r: uint256 = ff.two_adic_generator(log_n)
+    r: uint256 = ta.two_adic_generator(log_n)
     return g0 - msg.gas

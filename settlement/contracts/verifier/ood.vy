@@ -12,7 +12,7 @@
 """
 
 from verifier import babybear as bb
-from verifier import fri_fold as ff
+from verifier import two_adic as ta
 from verifier import proofdata as pd
 
 
@@ -20,8 +20,9 @@ from verifier import proofdata as pd
 # (settlement/evm_constraint_kernel.py) and the DEEP sums (settlement/evm_row_kernel.py)
 CONSTRAINT_KERNEL: public(immutable(address))
 ROW_KERNEL: public(immutable(address))
-# the row kernel's input for the opened values: abi_encode(coef, recs, slot_recs, groups, no walk)
-DEEP_HEAD: constant(uint256) = 160 + 32 * (5 + 4 * pd.KERNEL_MAX_WIDTH + 6 * pd.KERNEL_MAX_SLOTS)
+# the row kernel's input for the opened values: abi_encode(coef, recs, slot_recs, groups, no walk,
+# no FRI section)
+DEEP_HEAD: constant(uint256) = 192 + 32 * (7 + 4 * pd.KERNEL_MAX_WIDTH + 6 * pd.KERNEL_MAX_SLOTS)
 
 
 @deploy
@@ -64,7 +65,7 @@ def check_tables(c: pd.Ctx, programs: DynArray[address, pd.MAX_TABLES], circuit:
         zn: uint256 = bb.e_pow(c.zeta, n)
         zh: uint256 = bb.e_sub(zn, one)
         assert zh != 0, "out-of-domain point lies in the trace domain"
-        w_inv: uint256 = ff.two_adic_generator_inv(lh)
+        w_inv: uint256 = ta.two_adic_generator_inv(lh)
         n_inv: uint256 = bb.inv(n % bb.P)
         zeta_minus_winv: uint256 = bb.e_sub(c.zeta, w_inv)
         recs.append(convert(programs[t], uint256))
@@ -106,7 +107,7 @@ def check_tables(c: pd.Ctx, programs: DynArray[address, pd.MAX_TABLES], circuit:
             if (1 << log_k) >= k:
                 break
             log_k += 1
-        wk: uint256 = ff.two_adic_generator(lh + log_k)
+        wk: uint256 = ta.two_adic_generator(lh + log_k)
         sn: DynArray[uint256, 256] = []
         sh: uint256 = pd.GEN
         for i: uint256 in range(k, bound=256):
@@ -169,7 +170,7 @@ def layout(c: pd.Ctx, circuit: Bytes[pd.MAX_CIRCUIT], heights: DynArray[uint256,
         for t: uint256 in range(c.nt, bound=pd.MAX_TABLES):
             tb: pd.Tab = pd.table(circuit, t)
             lh: uint256 = heights[t]
-            nxt: uint256 = bb.e_mul_base(c.zeta, ff.two_adic_generator(lh))
+            nxt: uint256 = bb.e_mul_base(c.zeta, ta.two_adic_generator(lh))
             w: uint256 = 0
             h: uint256 = lh + c.extra + c.lb
             count: uint256 = 1
@@ -288,8 +289,8 @@ def deep_values(opened: Bytes[pd.MAX_OPENED], sess_in: pd.Session, slot_w: DynAr
             slot_recs.append(o)
         sess.slot_offset.append(offset)
         offset = bb.e_mul(offset, apw[w])
-    no_walk: DynArray[uint256, 1] = []
-    head: Bytes[DEEP_HEAD] = abi_encode(coef, recs, slot_recs, len(sess.group_h), no_walk)
+    empty_list: DynArray[uint256, 1] = []
+    head: Bytes[DEEP_HEAD] = abi_encode(coef, recs, slot_recs, len(sess.group_h), empty_list, empty_list)
     ok: bool = False
     sums: Bytes[32 * pd.MAX_GROUPS] = b""
     ok, sums = raw_call(ROW_KERNEL, concat(convert(64 + len(head), bytes32), convert(0, bytes32), head, opened),

@@ -9,7 +9,6 @@
 """
 
 from verifier import babybear as bb
-from verifier import fri_fold as ff
 from verifier import proofdata as pd
 
 event ProofVerified:
@@ -23,11 +22,19 @@ ROW_KERNEL: public(immutable(address))
 # settlement/evm_stark.py query_blob pads it); the powers of alpha up to twice the widest
 # matrix; a record per slot (proofdata.vy KERNEL_MAX_*: wider circuits are refused here).
 ROW_WINDOW: public(constant(uint256)) = 32768
-# the kernel input's per-batch part: abi_encode(powers, mat_recs, slot_recs, ng, walk), the walk
-# a header per round and a record per height group; its output: the groups' sums, the roots
-MAX_WALK: constant(uint256) = 4 + pd.MAX_GROUPS + 2 + 2 * pd.MAX_LAYERS
-KERNEL_HEAD: constant(uint256) = 160 + 32 * (4 + pd.KERNEL_MAX_WIDTH + pd.MAX_MATS + 5 * pd.KERNEL_MAX_SLOTS + MAX_WALK)
-KERNEL_OUT: constant(uint256) = 32 * (pd.MAX_GROUPS + 4 + 1 + pd.MAX_LAYERS)
+# 1/GENERATOR, the first FRI layer's coset shift's inverse (prover/field.py)
+GENERATOR_INV: constant(uint256) = 64944062
+# the kernel input's per-batch part: abi_encode(powers, mat_recs, slot_recs, ng, walk, fri), the
+# walk a header per round and a record per height group, fri what its DEEP and FRI section needs
+# (settlement/evm_deep_fri.py fri_words: a head, the final polynomial, three words a group, eight
+# a layer); its output: the groups' sums, the roots, the section's status
+MAX_WALK: constant(uint256) = 4 + pd.MAX_GROUPS + 2 + 2 * KERNEL_MAX_LAYERS
+KERNEL_MAX_LAYERS: constant(uint256) = 24
+KERNEL_MAX_FINAL: constant(uint256) = 16
+MAX_FRI_WORDS: constant(uint256) = 5 + KERNEL_MAX_FINAL + 3 * pd.MAX_GROUPS + 8 * KERNEL_MAX_LAYERS
+KERNEL_HEAD: constant(uint256) = 192 + 32 * (5 + pd.KERNEL_MAX_WIDTH + pd.MAX_MATS + 5 * pd.KERNEL_MAX_SLOTS + MAX_WALK
+                                             + MAX_FRI_WORDS)
+KERNEL_OUT: constant(uint256) = 32 * (pd.MAX_GROUPS + 4 + 1 + KERNEL_MAX_LAYERS + 1)
 owner: public(address)
 opener: public(address)
 # session id (keccak of its encoding) -> 1 + queries verified so far (0: unknown)
@@ -55,13 +62,6 @@ def open(session: bytes32):
     self.progress[session] = 1
 
 
-@internal
-@view
-def _blob_word(at: uint256) -> uint256:
-    """The calldata word at byte `at` (the blob is read in place)."""
-    return extract32(slice(msg.data, at, 32), 0, output_type=uint256)
-
-
 @external
 def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256):
     """Step 2: the next `count` queries of a session. Their data (the blob: settlement/
@@ -82,6 +82,8 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256):
     # the matrices' records, from the first query's walk (the layout is the same for every query)
     assert sess.max_width <= pd.KERNEL_MAX_WIDTH and len(sess.slot_group) <= pd.KERNEL_MAX_SLOTS, \
         "the circuit's matrices exceed the row kernel's bounds"
+    assert len(sess.arities) <= KERNEL_MAX_LAYERS and len(sess.final_poly) <= KERNEL_MAX_FINAL, \
+        "the circuit's FRI layers exceed the row kernel's bounds"
     powers: DynArray[uint256, pd.KERNEL_MAX_WIDTH] = []
     ap: uint256 = 1
     # (twice the widest matrix: a joined row of several matrices, below, may be wider)
@@ -103,20 +105,18 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256):
     # per FRI layer, the same for every query: the inverse of the layer's coset shift and
     # beta^arity (what a shorter height rolls in with); the final layer's shift
     nl: uint256 = len(sess.arities)
-    lay_cinv: uint256[pd.MAX_LAYERS] = empty(uint256[pd.MAX_LAYERS])
-    lay_roll: uint256[pd.MAX_LAYERS] = empty(uint256[pd.MAX_LAYERS])
+    lay_cinv: uint256[KERNEL_MAX_LAYERS] = empty(uint256[KERNEL_MAX_LAYERS])
     coset: uint256 = pd.GEN
-    coset_inv: uint256 = ff.GENERATOR_INV
-    for i: uint256 in range(nl, bound=pd.MAX_LAYERS):
+    coset_inv: uint256 = GENERATOR_INV
+    for i: uint256 in range(nl, bound=KERNEL_MAX_LAYERS):
         ar: uint256 = 1 << sess.arities[i]
         lay_cinv[i] = coset_inv
-        lay_roll[i] = bb.e_pow(sess.betas[i], ar)
         coset = bb.pow(coset, ar)
         coset_inv = bb.pow(coset_inv, ar)
     pos: uint256 = 0
     rows_span: uint256 = 0
     mask_at: uint256 = 0
-    fri_at: uint256[pd.MAX_LAYERS] = empty(uint256[pd.MAX_LAYERS])
+    fri_at: uint256[KERNEL_MAX_LAYERS] = empty(uint256[KERNEL_MAX_LAYERS])
     walk: DynArray[uint256, MAX_WALK] = []
     for q: uint256 in range(count, bound=pd.MAX_QUERIES):
         idx: uint256 = sess.indices[q0 + q]
@@ -184,7 +184,7 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256):
                 walk.append((pos << 64) | ((16 + sess.salt) << 16))
                 pos += 16 + sess.salt + 32 * sess.log_max
             flh: uint256 = sess.log_max
-            for i: uint256 in range(nl, bound=pd.MAX_LAYERS):
+            for i: uint256 in range(nl, bound=KERNEL_MAX_LAYERS):
                 row_bytes: uint256 = 16 * (1 << sess.arities[i]) + sess.salt
                 ftl: uint256 = flh - sess.arities[i]
                 fri_at[i] = pos
@@ -193,7 +193,27 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256):
                 pos += row_bytes + 32 * ftl
                 flh = ftl
             rows_span = pos
-            kernel_head = abi_encode(powers, mat_recs, slot_recs, ng, walk)
+            # the DEEP and FRI section's words (evm_deep_fri.fri_words)
+            fri: DynArray[uint256, MAX_FRI_WORDS] = [sess.log_max, 0, nl, coset, len(sess.final_poly)]
+            if sess.mask_root != empty(bytes32):
+                fri[1] = mask_at + 1
+            for c: uint256 in sess.final_poly:
+                fri.append(c)
+            for g: uint256 in range(ng, bound=pd.MAX_GROUPS):
+                fri.append(sess.group_h[g])
+                fri.append(sess.group_z[g])
+                fri.append(sess.group_v[g])
+            for i: uint256 in range(nl, bound=KERNEL_MAX_LAYERS):
+                k: uint256 = sess.arities[i]
+                b: uint256 = sess.betas[i]
+                fri.append(k)
+                fri.append(fri_at[i])
+                fri.append(lay_cinv[i])
+                fri.append(bb.e_pow(b, 1 << k))
+                for t: uint256 in range(4):
+                    fri.append(b if t < k else 0)
+                    b = bb.e_square(b)
+            kernel_head = abi_encode(powers, mat_recs, slot_recs, ng, walk, fri)
         pos = qstart + rows_span
         # the rows' Merkle openings climbed, their values combined with the powers of alpha and
         # summed per (height, point) group, by the kernel (which checks every value canonical)
@@ -210,54 +230,18 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256):
         if sess.mask_root != empty(bytes32):
             assert extract32(sums, at) == sess.mask_root, "the mask opening does not match its commitment"
             at += 32
-        assert len(sums) == at + 32 * nl, "row kernel: wrong output"
+        assert len(sums) == at + 32 * nl + 32, "row kernel: wrong output"
         for r: uint256 in range(nr, bound=4):
             assert extract32(sums, 32 * (ng + r)) == sess.roots[r], "a Merkle opening does not match its commitment"
-        for i: uint256 in range(nl, bound=pd.MAX_LAYERS):
+        for i: uint256 in range(nl, bound=KERNEL_MAX_LAYERS):
             assert extract32(sums, at + 32 * i) == sess.fri_roots[i], "a FRI layer opening does not match its commitment"
-        # the batched DEEP quotient per height: sum_g (acc_g - V_g) / (x_h - z_g), one inversion
-        red: uint256[64] = empty(uint256[64])
-        red_set: uint256 = 0
-        xs: uint256[64] = empty(uint256[64])
-        dens: DynArray[uint256, pd.MAX_GROUPS] = []
-        prefix: DynArray[uint256, pd.MAX_GROUPS] = []
-        run: uint256 = 1
-        for g: uint256 in range(ng, bound=pd.MAX_GROUPS):
-            h: uint256 = sess.group_h[g]
-            if xs[h] == 0:
-                xs[h] = ff.query_point(idx >> (sess.log_max - h), h)
-            d: uint256 = bb.e_sub(xs[h], sess.group_z[g])
-            dens.append(d)
-            prefix.append(run)
-            run = bb.e_mul(run, d)
-        inv: uint256 = bb.e_inv(run)
-        for j: uint256 in range(ng, bound=pd.MAX_GROUPS):
-            g: uint256 = ng - 1 - j
-            dinv: uint256 = bb.e_mul(inv, prefix[g])
-            inv = bb.e_mul(inv, dens[g])
-            h: uint256 = sess.group_h[g]
-            red[h] = bb.e_add(red[h], bb.e_mul(bb.e_sub(extract32(sums, g << 5, output_type=uint256), sess.group_v[g]), dinv))
-            red_set |= 1 << h
-        if sess.mask_root != empty(bytes32):
-            red[sess.log_max] = bb.e_add(red[sess.log_max], pd.ext_le(self._blob_word(blob_at + qstart + mask_at)))
-        # FRI: every layer's fold (its opening checked above), then the final polynomial
-        cur: uint256 = red[sess.log_max]
-        lh: uint256 = sess.log_max
-        index: uint256 = idx
-        for i: uint256 in range(nl, bound=pd.MAX_LAYERS):
-            k: uint256 = sess.arities[i]
-            ar: uint256 = 1 << k
-            row: DynArray[uint256, 16] = []
-            for j: uint256 in range(ar, bound=16):
-                row.append(pd.ext_le(self._blob_word(blob_at + qstart + fri_at[i] + 16 * j)))
-            assert row[index & (ar - 1)] == cur, "a FRI layer disagrees with the folded value"
-            index >>= k
-            cur = ff.fold_row_inv(row, index, lh, k, sess.betas[i], lay_cinv[i])
-            lh -= k
-            if lh != sess.log_max and (red_set >> lh) & 1 == 1:
-                cur = bb.e_add(cur, bb.e_mul(red[lh], lay_roll[i]))
-        x: uint256 = ff.domain_point(coset, index, lh)
-        assert ff.eval_poly(sess.final_poly, x) == cur, "the final polynomial disagrees with the folded values"
+        # the batched DEEP quotient at the query and every FRI fold, checked by the kernel
+        # (settlement/evm_deep_fri.py): a layer's row holds the folded value, the final
+        # polynomial agrees, no denominator x - z is zero
+        status: uint256 = extract32(sums, at + 32 * nl, output_type=uint256)
+        assert status != 1, "a FRI layer disagrees with the folded value"
+        assert status != 2, "the final polynomial disagrees with the folded values"
+        assert status == 0, "an out-of-domain point lies on the query's domain"
     assert blob_len == max(pos + 32, ROW_WINDOW), "query data has the wrong length"
     self.progress[sid] = done + count
     if q0 + count == sess.num_queries:
