@@ -28,23 +28,32 @@ from prover.zkmips.receipt import params_of
 from settlement import chain
 from settlement import evm_constraint_kernel, evm_row_kernel, evm_stark
 
-#: Most queries per ``verify_queries`` transaction: about a million gas each for the zkMIPS
-#: segment proof, so a batch stays under 2^24 gas, the most one transaction may use on Ethereum
-#: since Fusaka (EIP-7825), as every step does. The queries are split into as few batches as
-#: that allows, of equal size (25 = 13 + 12 at `compact`, 18 = 9 + 9 at `onchain`): every batch
-#: re-sends the session (~25 KB of calldata).
-QUERIES_PER_TX = 13
+#: The gas a ``verify_queries`` transaction is planned to stay under: 2^24 (16.8 M) is the most
+#: one transaction may use on Ethereum since Fusaka (EIP-7825), less room for the plan's error.
+BATCH_GAS = 14_000_000
+#: The plan (measured with bench/gas.py on anvil, rounded up): a batch costs about
+#: BATCH_FIXED_GAS (the session re-sent and decoded, the kernel's per-proof input built) plus
+#: GAS_PER_QUERY_BYTE for each byte of its queries' data (calldata is 16 of them; the row
+#: kernel's work grows with the same opened columns and Merkle paths).
+BATCH_FIXED_GAS = 1_600_000
+GAS_PER_QUERY_BYTE = 42
 
 
-def query_batches(num_queries: int) -> list[tuple[int, int]]:
-    """(first, count) of every ``verify_queries`` transaction of a proof."""
-    n = -(-num_queries // QUERIES_PER_TX)
+def query_batches(num_queries: int, bytes_per_query: int) -> list[tuple[int, int]]:
+    """(first, count) of every ``verify_queries`` transaction of a proof: as few batches as
+    keep each under BATCH_GAS by the plan, of equal size (every batch re-sends the session):
+    a zkMIPS segment proof's 25 queries at `compact` (~21 KB each) go in 13 + 12, its memory
+    proof's (~9 KB each) in one."""
+    most = max(1, (BATCH_GAS - BATCH_FIXED_GAS) // (GAS_PER_QUERY_BYTE * max(bytes_per_query, 1)))
+    n = -(-num_queries // most)
     out, first = [], 0
     for i in range(n):
         count = num_queries // n + (1 if i < num_queries % n else 0)
         out.append((first, count))
         first += count
     return out
+
+
 #: The on-chain verifier's input and journal limits (``receipt.vy`` MAX_IO).
 MAX_IO_BYTES = 8192
 
@@ -209,7 +218,8 @@ def verify_proof(v: Verifier, vk: stark.VerifyingKey, proof: stark.StarkProof, s
     (event,) = v.stark.events.SessionOpened().process_receipt(r)
     session = event["args"]["data"]
     nq = vk.params.num_queries
-    for first, count in query_batches(nq):
+    bytes_per_query = len(evm_stark.query_blob(vk, proof, 0, nq)) // nq
+    for first, count in query_batches(nq, bytes_per_query):
         blob = evm_stark.query_blob(vk, proof, first, count)
         send_step(v.w3, queries_call(v, session, count, blob), sender,
               f"{what}: queries {first + 1}-{first + count}", steps)

@@ -12,10 +12,12 @@ import copy
 import dataclasses
 import os
 import random
+import re
 
 import numpy as np
 import pytest
 
+from prover import fri
 from prover import proof as stark_bytes
 from prover import stark
 from prover.errors import VerificationError
@@ -32,6 +34,31 @@ from tests.marketplace.conftest import HELLO_INPUT
 
 INPUTS = (HELLO_INPUT, b"another input\n")
 MUTATIONS = int(os.environ.get("ZKMIPS_ONCHAIN_MUTATIONS", "240"))
+
+
+def test_the_verifiers_bounds_hold_the_circuits_it_registers(receipts):
+    """proofdata.vy's bounds are sized for the zkMIPS circuits (every static buffer is EVM
+    memory, charged quadratically in every transaction): a real receipt's proofs fit them, so
+    a circuit that outgrows one fails here, by name, not as a bare revert on chain."""
+    src = (chain.CONTRACTS_DIR / "verifier" / "proofdata.vy").read_text()
+
+    def bound(name: str) -> int:
+        return int(re.search(rf"^{name}: constant\(uint256\) = (\d+)", src, re.M).group(1))
+
+    parts = Parts.of(receipts[0])
+    for i, proof in enumerate(parts.proofs[:2]):
+        vk = parts.vk(i)
+        a = evm_stark.begin_args(vk, proof, bytes(32))
+        for arg, name in (("opened", "MAX_OPENED"), ("head", "MAX_HEAD"), ("fri_head", "MAX_FRI_HEAD"),
+                          ("circuit", "MAX_CIRCUIT")):
+            assert len(a[arg]) <= bound(name), f"{arg}: {len(a[arg])} bytes > {name}"
+        rounds = evm_stark._round_heights(vk, proof)
+        assert sum(len(r) for r in rounds) <= bound("MAX_MATS")
+        assert len(vk.system.tables) <= bound("MAX_TABLES")
+        assert COMPACT.num_queries <= bound("MAX_QUERIES")
+        arities, _ = fri.fold_schedule([h for r in rounds for h in r], COMPACT)
+        assert len(arities) <= bound("MAX_LAYERS")
+        assert 1 << COMPACT.log_final_poly_len <= bound("MAX_FINAL")
 
 
 @pytest.fixture(scope="session")
@@ -210,6 +237,7 @@ def test_a_real_receipt_is_verified_on_chain_and_pays_through_the_market(verifie
     assert result.claim_digest == want
     assert verifier.receipt.functions.verified(want).call()
     assert result.max_gas < chain.BLOCK_GAS_LIMIT, "every step fits a block"
+    assert result.max_gas < 1 << 24, "every step fits EIP-7825's cap on one transaction"
     # the market pays for exactly this claim
     w3 = verifier.w3
     client, prover = w3.eth.accounts[1], w3.eth.accounts[2]
@@ -225,6 +253,18 @@ def test_a_real_receipt_is_verified_on_chain_and_pays_through_the_market(verifie
     market.fulfill(rid, journal_digest=keccak256(claim.journal), exit_code=claim.exit_code, cycles=claim.cycles,
                    sender=prover)
     assert market.request(rid).state == "fulfilled"
+
+
+@pytest.mark.parametrize("num_queries, bytes_per_query", [(25, 21_000), (25, 9_000), (18, 22_000), (100, 30_000),
+                                                         (1, 10**7), (4, 100)])
+def test_query_batches_cover_the_queries_in_equal_batches_under_the_planned_gas(num_queries, bytes_per_query):
+    batches = OV.query_batches(num_queries, bytes_per_query)
+    assert [f for f, _ in batches] == [sum(c for _, c in batches[:i]) for i in range(len(batches))]
+    assert sum(c for _, c in batches) == num_queries
+    assert max(c for _, c in batches) - min(c for _, c in batches) <= 1
+    most = max(c for _, c in batches)
+    assert most == 1 or OV.BATCH_FIXED_GAS + most * OV.GAS_PER_QUERY_BYTE * bytes_per_query <= OV.BATCH_GAS
+    assert len(OV.query_batches(num_queries, bytes_per_query // 2 or 1)) <= len(batches)
 
 
 def test_steps_cannot_be_replayed_or_reordered(replay):

@@ -136,10 +136,12 @@ def check_tables(c: pd.Ctx, programs: DynArray[address, pd.MAX_TABLES], circuit:
 @view
 def layout(c: pd.Ctx, circuit: Bytes[pd.MAX_CIRCUIT], heights: DynArray[uint256, pd.MAX_TABLES], pre_root: bytes32,
             main_root: bytes32, perm_root: bytes32, quotient_root: bytes32, opened: Bytes[pd.MAX_OPENED],
-            sess_in: pd.Session) -> (pd.Session, DynArray[uint256, pd.MAX_SLOTS], DynArray[uint256, pd.MAX_SLOTS]):
+            sess_in: pd.Session) -> pd.Session:
     """The committed matrices in commit order (prover/stark.py _verify's pcs_rounds), their
     opening slots and groups (one per LDE height and point), checked against the opened
-    stream's layout; then the matrices in Merkle-blob order."""
+    stream's layout; then the matrices in Merkle-blob order; then the DEEP values of the
+    groups at alpha (`sess_in.alpha`). One call, not two: every external call copies the
+    opened values and the session (about 120 KB) and the EVM charges memory quadratically."""
     sess: pd.Session = sess_in
     cm: DynArray[uint256, pd.MAX_MATS] = []      # log_h << 32 | width << 16 | round << 8 | points
     slot_w: DynArray[uint256, pd.MAX_SLOTS] = []
@@ -249,25 +251,19 @@ def layout(c: pd.Ctx, circuit: Bytes[pd.MAX_CIRCUIT], heights: DynArray[uint256,
         if i + 1 == nm or sess.mats[i + 1] >> 32 != sess.mats[i] >> 32 or \
                 (sess.mats[i + 1] >> 8) & 255 != (sess.mats[i] >> 8) & 255:
             sess.mats[i] = sess.mats[i] | 1
-    return sess, slot_w, slot_at
 
-
-@external
-@view
-def deep_values(opened: Bytes[pd.MAX_OPENED], sess_in: pd.Session, slot_w: DynArray[uint256, pd.MAX_SLOTS],
-                slot_at: DynArray[uint256, pd.MAX_SLOTS]) -> pd.Session:
-    """Per opening slot (matrix, point), in commit order: its offset alpha^(columns before it)
-    and, per group, V = sum offset * sum_c alpha^c v_c (prover/pcs.py _reduced_at), summed by
-    the row kernel: an opened extension value v_c is four base values v_{c,j}, so
-    sum_c alpha^c v_c = sum_{c,j} v_{c,j} (alpha^c X^j), a row of 4 w base values."""
-    sess: pd.Session = sess_in
+    # the DEEP values: per opening slot (matrix, point), in commit order, its offset
+    # alpha^(columns before it) and, per group, V = sum offset * sum_c alpha^c v_c
+    # (prover/pcs.py _reduced_at), summed by the row kernel: an opened extension value v_c is
+    # four base values v_{c,j}, so sum_c alpha^c v_c = sum_{c,j} v_{c,j} (alpha^c X^j), a row
+    # of 4 w base values
     assert sess.max_width <= pd.KERNEL_MAX_WIDTH, "the circuit's matrices exceed the row kernel's bounds"
     coef: DynArray[uint256, 4 * pd.KERNEL_MAX_WIDTH] = []
     apw: DynArray[uint256, pd.KERNEL_MAX_WIDTH + 1] = []
     ap: uint256 = 1
-    for c: uint256 in range(sess.max_width + 1, bound=pd.KERNEL_MAX_WIDTH + 1):
+    for col: uint256 in range(sess.max_width + 1, bound=pd.KERNEL_MAX_WIDTH + 1):
         apw.append(ap)
-        if c < sess.max_width:
+        if col < sess.max_width:
             r: uint256 = ap
             coef.append(r)
             for _: uint256 in range(3):

@@ -29,10 +29,7 @@ interface IOod:
 
     def layout(c: pd.Ctx, circuit: Bytes[pd.MAX_CIRCUIT], heights: DynArray[uint256, pd.MAX_TABLES],
                pre_root: bytes32, main_root: bytes32, perm_root: bytes32, quotient_root: bytes32,
-               opened: Bytes[pd.MAX_OPENED], sess: pd.Session
-               ) -> (pd.Session, DynArray[uint256, pd.MAX_SLOTS], DynArray[uint256, pd.MAX_SLOTS]): view
-    def deep_values(opened: Bytes[pd.MAX_OPENED], sess: pd.Session, slot_w: DynArray[uint256, pd.MAX_SLOTS],
-                    slot_at: DynArray[uint256, pd.MAX_SLOTS]) -> pd.Session: view
+               opened: Bytes[pd.MAX_OPENED], sess: pd.Session) -> pd.Session: view
 
 interface IQueries:
     def open(session: bytes32): nonpayable
@@ -167,25 +164,22 @@ def begin(circuit: Bytes[pd.MAX_CIRCUIT], pre_root: bytes32, pre_heights: Bytes[
     # -- out-of-domain checks, table by table, reading the opened values in place
     assert staticcall OOD.check_tables(c, self.programs[cid], circuit, head, pub_off, sums_off, heights, opened)
 
-    # -- the opened stream and the session's DEEP bookkeeping
-    sess: pd.Session = empty(pd.Session)
-    sess.lb = c.lb
-    sess.salt = c.salt
-    sess.num_queries = c.nq
-    slot_w: DynArray[uint256, pd.MAX_SLOTS] = []
-    slot_at: DynArray[uint256, pd.MAX_SLOTS] = []
-    sess, slot_w, slot_at = staticcall OOD.layout(c, circuit, heights, pre_root, main_root, perm_root,
-                                                  quotient_root, opened, sess)
+    # -- the opened stream absorbed; the FRI head's batching nonce; alpha
     state = keccak256(concat(state, b"\x00", opened))
-
-    # -- FRI head: batch nonce, per layer (root, nonce), final polynomial, query nonce
     fo: uint256 = 0
     assert tr.pow_ok(state, self._u64(fri_head, fo), c.batch_pow), "batching proof of work is invalid"
     state = keccak256(concat(state, b"\x00", slice(fri_head, fo, 8)))
     fo += 8
     s = tr.sampler(state)
+    sess: pd.Session = empty(pd.Session)
+    sess.lb = c.lb
+    sess.salt = c.salt
+    sess.num_queries = c.nq
     s, sess.alpha = tr.sample_ext(s)
-    sess = staticcall OOD.deep_values(opened, sess, slot_w, slot_at)
+    # -- the session's DEEP bookkeeping: the opened stream's layout and the DEEP values
+    sess = staticcall OOD.layout(c, circuit, heights, pre_root, main_root, perm_root, quotient_root, opened, sess)
+
+    # -- the rest of the FRI head: per layer (root, nonce), final polynomial, query nonce
     # fold schedule (prover/fri.py fold_schedule)
     hs: DynArray[uint256, pd.MAX_GROUPS] = self._heights_desc(sess)
     final_log: uint256 = min(c.log_final + c.lb, hs[len(hs) - 1])
