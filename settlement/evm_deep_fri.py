@@ -5,7 +5,8 @@ verifier still divides each group's sum by ``x_h - z_g``, adds the quotients per
 and folds them through every FRI layer down to the final polynomial. In Vyper that cost
 about 200 k gas a query of a zkMIPS segment proof (27 groups, 13 layers: bounds checks,
 memory-resident locals, internal calls); here the same arithmetic runs on the stack, with
-the query points and fold factors from constant tables in the code.
+the query points and fold factors from constant tables in the code and a squaring chain,
+for about 105 k.
 
 Input: the ``fri`` words (the last array of the row kernel's ABI input, built once per batch
 by ``queries.vy``; :func:`fri_words` is their Python form): the largest LDE log-height, the
@@ -36,7 +37,8 @@ from settlement.evm_field_asm import M64, ONES, P, PP
 OK, LAYER_MISMATCH, FINAL_MISMATCH, ZERO_DENOMINATOR = 0, 1, 2, 3
 #: Words of the ``fri`` input before the final polynomial; per group; per layer.
 HEAD_WORDS, GROUP_WORDS, LAYER_WORDS = 5, 3, 8
-#: The kernel's bounds (``queries.vy`` refuses circuits beyond them).
+#: The largest log-arity of a layer (prover.security.FriParams allows no more): a layer's
+#: words hold beta^(2^t) for t below it.
 MAX_LOG_ARITY = 4
 
 # memory, after the Merkle walk is done with it (the sums and roots stay below 0x1000):

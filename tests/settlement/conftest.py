@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from settlement.chain import connect, connect_embedded, revert, snapshot
+from settlement.chain import connect, connect_embedded, deploy_code, revert, snapshot
 
 
 @pytest.fixture(autouse=True)
@@ -26,6 +26,13 @@ def _chain_env(tmp_path_factory, monkeypatch):
 def embedded_chain():
     """This session's embedded chain (eth-tester on py-evm)."""
     return connect_embedded()
+
+
+@pytest.fixture(scope="session")
+def row_kernel(embedded_chain) -> str:
+    """The row kernel (settlement/evm_row_kernel.py) deployed on the embedded chain."""
+    from settlement import evm_row_kernel
+    return deploy_code(embedded_chain, evm_row_kernel.runtime_code())
 
 
 @pytest.fixture(params=["eth_tester", "anvil"])

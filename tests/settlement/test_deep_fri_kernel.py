@@ -6,6 +6,7 @@ inside the verifier, on real proofs, is exercised by tests/settlement/test_oncha
 
 from __future__ import annotations
 
+import copy
 import random
 
 import numpy as np
@@ -19,16 +20,6 @@ from settlement import evm_field_asm as F
 from settlement import evm_row_kernel as K
 
 P = F.P
-
-
-@pytest.fixture(scope="module")
-def w3(embedded_chain):
-    return embedded_chain
-
-
-@pytest.fixture(scope="module")
-def kernel(w3) -> str:
-    return chain.deploy_code(w3, K.runtime_code())
 
 
 def _ext(rng: random.Random) -> int:
@@ -45,7 +36,6 @@ class Instance:
     optional mask row, FRI layers' rows at random offsets, a final polynomial."""
 
     def __init__(self, rng: random.Random, arities: list[int], *, mask: bool, log_final: int = 2):
-        self.rng = rng
         self.log_max = sum(arities) + log_final
         self.index = rng.randrange(1 << self.log_max)
         heights, h = [self.log_max], self.log_max
@@ -101,8 +91,8 @@ class Instance:
         return K.calldata(head, bytes(self.rows), 0, self.index)
 
 
-def _status(w3, kernel: str, inst: Instance) -> int:
-    out = w3.eth.call({"to": kernel, "data": inst.calldata()})
+def _status(embedded_chain, row_kernel: str, inst: Instance) -> int:
+    out = embedded_chain.eth.call({"to": row_kernel, "data": inst.calldata()})
     words = [int.from_bytes(out[i:i + 32], "big") for i in range(0, len(out), 32)]
     assert [w for w in words[:len(inst.sums)]] == inst.sums, "the sums the section divides"
     return words[-1]
@@ -113,11 +103,11 @@ ARITIES = [[1], [3], [2, 1], [1, 1, 1, 1], [3, 3, 2], [4, 1], [2, 3, 1, 2]]
 
 @pytest.mark.parametrize("arities", ARITIES, ids=str)
 @pytest.mark.parametrize("mask", [False, True])
-def test_accepting_instances_are_accepted(w3, kernel, arities, mask):
+def test_accepting_instances_are_accepted(embedded_chain, row_kernel, arities, mask):
     rng = random.Random(hash((tuple(arities), mask)) & 0xFFFF)
     for _ in range(2):
         inst = Instance(rng, arities, mask=mask)
-        assert _status(w3, kernel, inst) == D.OK
+        assert _status(embedded_chain, row_kernel, inst) == D.OK
 
 
 def _changes(inst: Instance, rng: random.Random):
@@ -162,31 +152,29 @@ def _changes(inst: Instance, rng: random.Random):
 
 
 @pytest.mark.parametrize("arities", ARITIES, ids=str)
-def test_every_changed_input_is_caught_as_the_specification_says(w3, kernel, arities):
+def test_every_changed_input_is_caught_as_the_specification_says(embedded_chain, row_kernel, arities):
     rng = random.Random(len(arities) * 7 + sum(arities))
     base = Instance(rng, arities, mask=True)
-    import copy
     for what, change in _changes(base, rng):
         inst = copy.deepcopy(base)
-        inst.rng = rng
         change(inst)
         want = D.status(inst.words(), len(inst.groups), inst.sums, bytes(inst.rows), inst.index)
         assert want != D.OK, what
-        assert _status(w3, kernel, inst) == want, what
+        assert _status(embedded_chain, row_kernel, inst) == want, what
 
 
-def test_a_point_on_the_query_domain_is_refused(w3, kernel):
+def test_a_point_on_the_query_domain_is_refused(embedded_chain, row_kernel):
     rng = random.Random(5)
     inst = Instance(rng, [2, 1], mask=False)
     h = inst.groups[0][0]
     x = D._point(GENERATOR, inst.index >> (inst.log_max - h), h)
     inst.groups[0] = (h, x, inst.groups[0][2])
     assert D.status(inst.words(), len(inst.groups), inst.sums, bytes(inst.rows), inst.index) == D.ZERO_DENOMINATOR
-    assert _status(w3, kernel, inst) == D.ZERO_DENOMINATOR
+    assert _status(embedded_chain, row_kernel, inst) == D.ZERO_DENOMINATOR
 
 
 @pytest.mark.parametrize("where", ["mask", "layer"])
-def test_a_non_canonical_row_value_reverts(w3, kernel, where):
+def test_a_non_canonical_row_value_reverts(embedded_chain, row_kernel, where):
     rng = random.Random(6)
     inst = Instance(rng, [2, 2], mask=True)
     at = inst.mask_at if where == "mask" else inst.layer_at[1] + 16 + 4
@@ -194,7 +182,7 @@ def test_a_non_canonical_row_value_reverts(w3, kernel, where):
     with pytest.raises(ValueError):
         D.status(inst.words(), len(inst.groups), inst.sums, bytes(inst.rows), inst.index)
     with pytest.raises(chain._revert_errors()):
-        w3.eth.call({"to": kernel, "data": inst.calldata()})
+        embedded_chain.eth.call({"to": row_kernel, "data": inst.calldata()})
 
 
 def test_the_tables_are_the_fields_generators():

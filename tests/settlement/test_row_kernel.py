@@ -26,8 +26,8 @@ def w3(embedded_chain):
 
 
 @pytest.fixture(scope="module")
-def kernel(w3) -> str:
-    return chain.deploy_code(w3, K.runtime_code())
+def kernel(row_kernel) -> str:
+    return row_kernel
 
 
 def _ext(rng: random.Random) -> int:
