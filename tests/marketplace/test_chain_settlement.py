@@ -3,9 +3,12 @@ real receipts at the chain's preset and the operator's side played by worker.cha
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
-from marketplace import ledger, onchain, services
+from marketplace import ledger, onchain, pricing, services
 from marketplace.errors import Conflict, MarketError
 from marketplace.models import Attempt, ChainTx, Job, Transfer
 from settlement import chain
@@ -95,6 +98,21 @@ def test_a_chain_job_whose_input_cannot_cross_the_chain_is_refused(on_chain, pro
         services.submit_job(on_chain.client, program, services.JobRequest(public_input=b"x" * 8193,
                                                                           settlement="optimistic"))
     assert not Job.objects.exists()
+
+
+def test_the_gas_the_estimate_assumes_is_the_benchmarks():
+    """pricing's gas figures follow bench/results/gas.json (a one-segment receipt, step by step),
+    so the onchain mode's price moves with the verifier's cost."""
+    bench = json.loads((Path(__file__).resolve().parents[2] / "bench" / "results" / "gas.json").read_text())
+    steps = next(c for c in bench["verify"] if c["segments"] == 1)["steps"]
+
+    def measured(prefix: str) -> int:
+        return sum(s["gas"] for s in steps if s["what"].startswith(prefix))
+
+    for assumed, prefix in ((pricing.VERIFY_GAS_MEMORY_PROOF, "memory proof"),
+                            (pricing.VERIFY_GAS_PER_SEGMENT, "segment 1"), (pricing.VERIFY_GAS_RECEIPT, "receipt")):
+        assert abs(assumed - measured(prefix)) <= 0.1 * measured(prefix), (prefix, assumed, measured(prefix))
+    assert abs(pricing.OPTIMISTIC_GAS - bench["market"]["optimistic_unchallenged"]) <= 0.1 * pricing.OPTIMISTIC_GAS
 
 
 def test_the_estimate_shows_what_each_mode_costs(on_chain):
@@ -337,7 +355,6 @@ def test_a_worker_takes_and_settles_a_chain_job_over_the_api(mode, live_server, 
 def test_a_recorded_deployment_is_reused_only_by_the_code_that_made_it(anvil_url, chain_var):
     """A chain kept across an upgrade (make run's) keeps the old contracts: the record names
     the code it was deployed with, and other code deploys anew instead of calling them."""
-    import json
     w3 = chain.connect(anvil_url)
     path = chain_var / f"chain-{w3.eth.chain_id}.json"
     options = dict(sender=w3.eth.accounts[0], challenge_window=WINDOW, response_window=WINDOW)
@@ -359,7 +376,6 @@ def test_a_recorded_deployment_is_reused_only_by_the_code_that_made_it(anvil_url
 def test_a_worker_refuses_offers_it_cannot_settle(prover, anvil_url, chain_var):
     """No chain named, another chain, or contracts of another version than the worker's code
     speaks to: each is refused with its reason, before anything is locked."""
-    import json
     w3 = chain.connect(anvil_url)
     info = json.loads((chain_var / f"chain-{w3.eth.chain_id}.json").read_text())
     assert prover.why_not({"chain": info}) is None
