@@ -77,6 +77,27 @@ def _spread(s02_depth: int) -> list[Item]:
             Push(64), "SHR", Push(LANES_02), "AND", f"DUP{d + 1}", "ADD", f"SWAP{d}", "POP"]
 
 
+#: A row's last columns are read as one masked word when at least this many are left, one by
+#: one otherwise (a word costs about four single columns).
+TAIL_BY_WORD = 4
+
+
+def _eight_columns() -> list[Item]:
+    """[y, tp, p, s02, s13, ...] -> [y, tp, p, s02', s13', ...]: the eight values of the swapped
+    word y (value 0 the most significant) times the powers at tp .. tp + 7, spread into the
+    row's sums (one MUL each)."""
+    out: list[Item] = []
+    for group in (0, 4):
+        out += [*_lane(1, group), "DUP3"]                   # [tp, v, y, tp, ...]
+        if group:
+            out += [Push(32 * group), "ADD"]
+        out += ["CALLDATALOAD", "MUL"]                      # [t, y, tp, p, s02, s13, ...]
+        for lane in range(group + 1, group + 4):
+            out += [*_lane(2, lane), "DUP4", Push(32 * lane), "ADD", "CALLDATALOAD", "MUL", "ADD"]
+        out += _spread(5)                                   # [y, tp, p, s02, s13, w, ...]
+    return out
+
+
 def program() -> list[Item]:
     """The kernel. Stack comments list the top first."""
     p: list[Item] = [
@@ -100,22 +121,23 @@ def program() -> list[Item]:
         Label("word"),
         Push(8), "DUP6", "LT", PushLabel("tail"), "JUMPI",  # fewer than 8 columns left
         "DUP2", "CALLDATALOAD", *bswap32x8(), *check_canonical8(),  # [y, tp, p, s02, s13, w, ...]
-    ]
-    for group in (0, 4):
-        p += [*_lane(1, group), "DUP3"]                     # [tp, v, y, tp, ...]
-        if group:
-            p += [Push(32 * group), "ADD"]
-        p += ["CALLDATALOAD", "MUL"]                        # [t, y, tp, p, s02, s13, ...]
-        for lane in range(group + 1, group + 4):
-            p += [*_lane(2, lane), "DUP4", Push(32 * lane), "ADD", "CALLDATALOAD", "MUL", "ADD"]
-        p += _spread(5)                                     # [y, tp, p, s02, s13, w, ...]
-    p += [
+        *_eight_columns(),
         "POP", Push(256), "ADD",                            # tp += 8 powers
         "SWAP1", Push(32), "ADD", "SWAP1",                  # p += 8 values
         "SWAP4", Push(8), "SWAP1", "SUB", "SWAP4",          # w -= 8
         PushLabel("word"), "JUMP",
         Label("tail"),                                      # [tp, p, s02, s13, w, ...]
         "DUP5", "ISZERO", PushLabel("reduce"), "JUMPI",
+        Push(TAIL_BY_WORD), "DUP6", "LT", PushLabel("tail1"), "JUMPI",
+        # w of 4..7 columns left: one word with the values past them masked to zero (those
+        # lanes then add nothing, whatever powers they meet), then the row is done
+        "DUP2", "CALLDATALOAD", *bswap32x8(),               # [y, tp, p, s02, s13, w, ...]
+        "DUP6", Push(5), "SHL", Push(1), "DUP2", "SHL", Push(1), "SWAP1", "SUB",   # [2^32w - 1, 32w, y]
+        "SWAP1", Push(256), "SUB", "SHL", "AND",            # [y's first w values]
+        *check_canonical8(), *_eight_columns(),
+        "POP", "SWAP4", "POP", "PUSH0", "SWAP4",            # w = 0
+        PushLabel("reduce"), "JUMP",
+        Label("tail1"),                                     # one column at a time
         "DUP2", "CALLDATALOAD", *bswap32x8(), Push(224), "SHR",    # [v, tp, ...]
         Push(P), "DUP2", "LT", "ISZERO", PushLabel("bad"), "JUMPI",
         "DUP2", "CALLDATALOAD", "MUL",                      # [t, tp, p, s02, s13, w, ...]
