@@ -126,7 +126,7 @@ def _handler(name: str) -> list[Item]:
                 "SWAP1", *_field(216, 0xFFFF), *_vals_load(), "SWAP1", "SUB", *F.reduce_once()]
     if name == "mul":
         return ["DUP1", *_field(232, 0xFFFF), *_vals_load(), "SWAP1", *_field(216, 0xFFFF), *_vals_load(),
-                *F.ext_rotations(), *F.ext_mul_rotated(5), "SWAP1", "POP"]
+                *F.ext_product()]
     raise ValueError(name)
 
 

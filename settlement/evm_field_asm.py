@@ -131,8 +131,23 @@ def ext_sub() -> list[Item]:
 
 
 def ext_product() -> list[Item]:
-    """[b, a] -> [a * b] (canonical operands and result)."""
-    return [*ext_rotations(), *ext_mul_rotated(5), "SWAP1", "POP"]
+    """[b, a] -> [a * b] (canonical operands and result), as one 512-bit integer product: with
+    coefficients in 64-bit lanes, the integer a * b holds c_k = sum_{i+j=k} a_i b_j in lane k
+    (each below 4 p^2 < 2^64, so no lane carries into the next); MUL gives its low word
+    (c_0..c_3), MULMOD by 2^256 - 1 its high word (c_4..c_6) (the 512-bit product trick), and
+    X^4 = W folds the high lanes, reduced first, onto the low ones. About two thirds of the
+    cost of four MULs by b's rotations when b is used once."""
+    return [
+        "PUSH0", "NOT", "DUP3", "DUP3", "MULMOD",           # [mm, b, a]: a b mod (2^256 - 1)
+        "SWAP2", "MUL",                                     # [lo, mm]
+        "DUP1", "DUP3", "SUB",                              # [mm - lo, lo, mm]
+        "DUP3", "DUP3", "GT", "SWAP1", "SUB",               # [hi, lo, mm]: minus the borrow
+        "SWAP2", "POP",                                     # [lo, hi]
+        "DUP2", Push(M64), "AND", *mod_p(),                 # [c4, lo, hi]
+        "DUP3", Push(64), "SHR", Push(M64), "AND", *mod_p(), Push(64), "SHL", "OR",
+        "DUP3", Push(128), "SHR", *mod_p(), Push(128), "SHL", "OR",    # [c4 c5 c6 reduced, lo, hi]
+        Push(W), "MUL", "ADD", "SWAP1", "POP", *reduce_lanes(),
+    ]
 
 
 def ext_mul_base() -> list[Item]:
