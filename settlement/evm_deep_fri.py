@@ -6,7 +6,7 @@ and folds them through every FRI layer down to the final polynomial. In Vyper th
 about 200 k gas a query of a zkMIPS segment proof (27 groups, 13 layers: bounds checks,
 memory-resident locals, internal calls); here the same arithmetic runs on the stack, with
 the query points and fold factors from constant tables in the code and a squaring chain,
-for about 105 k.
+for about 90 k.
 
 Input: the ``fri`` words (the last array of the row kernel's ABI input, built once per batch
 by ``queries.vy``; :func:`fri_words` is their Python form): the largest LDE log-height, the
