@@ -28,9 +28,9 @@ GENERATOR_INV: constant(uint256) = 64944062
 # walk a header per round and a record per height group, fri what its DEEP and FRI section needs
 # (settlement/evm_deep_fri.py fri_words: a head, the final polynomial, three words a group, eight
 # a layer); its output: the groups' sums, the roots, the section's status
-MAX_WALK: constant(uint256) = 4 + pd.MAX_GROUPS + 2 + 2 * KERNEL_MAX_LAYERS
 KERNEL_MAX_LAYERS: constant(uint256) = 24
 KERNEL_MAX_FINAL: constant(uint256) = 16
+MAX_WALK: constant(uint256) = 4 + pd.MAX_GROUPS + 2 + 2 * KERNEL_MAX_LAYERS
 MAX_FRI_WORDS: constant(uint256) = 5 + KERNEL_MAX_FINAL + 3 * pd.MAX_GROUPS + 8 * KERNEL_MAX_LAYERS
 KERNEL_HEAD: constant(uint256) = 192 + 32 * (5 + pd.KERNEL_MAX_WIDTH + pd.MAX_MATS + 5 * pd.KERNEL_MAX_SLOTS + MAX_WALK
                                              + MAX_FRI_WORDS)
@@ -102,8 +102,8 @@ def verify_queries(session_data: Bytes[pd.MAX_SESSION], count: uint256):
     run_end: uint256 = 0
     kernel_head: Bytes[KERNEL_HEAD] = b""
     ng: uint256 = len(sess.group_h)
-    # per FRI layer, the same for every query: the inverse of the layer's coset shift and
-    # beta^arity (what a shorter height rolls in with); the final layer's shift
+    # per FRI layer, the same for every query: the inverse of the layer's coset shift; the final
+    # layer's shift
     nl: uint256 = len(sess.arities)
     lay_cinv: uint256[KERNEL_MAX_LAYERS] = empty(uint256[KERNEL_MAX_LAYERS])
     coset: uint256 = pd.GEN
