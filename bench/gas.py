@@ -2,8 +2,9 @@
 
 * **verify**: receipts of about 2^16 and 2^20 cycles (guests/bench_matmul, N chosen from the
   VM's cycle count), proven at the `compact` preset (the on-chain verifier's), verified with
-  ``settlement.onchain_verifier`` step by step: gas of every transaction, the total, the
-  largest, the calldata bytes, and the receipt's size.
+  ``settlement.onchain_verifier`` step by step: gas of every transaction with its calldata and
+  the calldata floor it cannot go below (EIP-7623), the total, the largest, the calldata
+  bytes, and the receipt's size.
 * **market**: post_request, lock, fulfill, and the optimistic paths (submit + finalize when
   unchallenged; challenge, respond, resolve_challenge), with the real verifier for `fulfill`.
 
@@ -88,8 +89,17 @@ def verify_case(v: OV.Verifier, log_cycles: int, cache: Path) -> dict:
         "total_gas": result.total_gas, "max_tx_gas": result.max_gas,
         "calldata_bytes": result.calldata_bytes,
         "by_step": _by_step(result.steps),
-        "steps": [{"what": s.what, "gas": s.gas} for s in result.steps],
+        "steps": [{"what": s.what, "gas": s.gas, **_calldata(v.w3, s.tx)} for s in result.steps],
     }
+
+
+def _calldata(w3, tx: str) -> dict:
+    """A step's calldata and the least gas it may pay for it since Prague (EIP-7623: 21,000 +
+    10 a token, a zero byte one token and any other four): a step whose gas equals its floor
+    is priced by its bytes, not by its execution."""
+    data = bytes(w3.eth.get_transaction(tx if tx.startswith("0x") else "0x" + tx)["input"])
+    nonzero = sum(1 for b in data if b)
+    return {"calldata_bytes": len(data), "calldata_floor": 21_000 + 10 * (len(data) - nonzero + 4 * nonzero)}
 
 
 def _by_step(steps) -> dict:
