@@ -90,23 +90,20 @@ def deploy_all(w3: Web3, *, sender: str, preset: str = CHAIN_PRESET, wei_per_cre
                       code_version=code_version(preset))
 
 
+@functools.lru_cache(maxsize=None)
 def code_version(preset: str = CHAIN_PRESET) -> str:
     """What a recorded deployment must have been made with to be reused: the contracts'
     sources and compiler, the assembled kernels, and the circuits registered for ``preset``
     (the tables and FRI parameters receipts are proven with). A chain kept across upgrades,
     such as ``make run``'s, would otherwise keep contracts or circuits the code no longer
-    speaks to."""
+    speaks to. Computed once per process (a worker asks for every offer it reads)."""
+    from prover.zkmips.receipt import params_of
     h = hashlib.sha256(chain._sources_key().encode())
     for code in (evm_row_kernel.runtime_code(), evm_constraint_kernel.runtime_code()):
         h.update(code)
-    h.update(repr(_circuit_layout(preset)).encode())
+    layout = onchain_verifier.receipt_layout(params_of(preset, allow_insecure=True))
+    h.update(repr(tuple(layout.items())).encode())
     return h.hexdigest()[:16]
-
-
-@functools.lru_cache(maxsize=None)
-def _circuit_layout(preset: str) -> tuple:
-    from prover.zkmips.receipt import params_of
-    return tuple(onchain_verifier.receipt_layout(params_of(preset, allow_insecure=True)).items())
 
 
 def _deployed(w3: Web3, dep: Deployment) -> bool:

@@ -24,6 +24,7 @@ verifier's own arithmetic (``prover.field``, ``prover.fri``).
 
 from __future__ import annotations
 
+import functools
 from typing import Sequence
 
 import numpy as np
@@ -57,6 +58,7 @@ def _bitrev(j: int, bits: int) -> int:
     return int(fri.bit_reverse_array(np.array([j]), bits)[0]) if bits else 0
 
 
+@functools.lru_cache(maxsize=None)
 def _tables() -> bytes:
     """OMT: two_adic_generator(i + 1) for the bits i < 32 of a position (0 past the field's
     two-adicity), OMIT their inverses; ZH: INV2 * omega_16^-bitrev_3(j) for a fold's pairs

@@ -150,11 +150,6 @@ def ext_product() -> list[Item]:
     ]
 
 
-def ext_mul_base() -> list[Item]:
-    """[x, a] -> [x * a] for a base value x (canonical operands and result)."""
-    return ["MUL", *reduce_lanes()]
-
-
 def ext_inv(scratch: int) -> list[Item]:
     """[a] -> [1/a] (0 -> 0: callers check), through the norm: with Y = X^2, a * a(-X) =
     c0 + c1 Y, whose norm n = c0^2 - W c1^2 is a base value; 1/a = a(-X) (c0 - c1 Y) / n.

@@ -13,7 +13,7 @@ coefficients are alpha^c X^j; no openings).
 
 Input (no selector): a word, the calldata offset of the rows; a word, the query's index;
 then the ABI encoding of ``(uint256[] powers, uint256[] mats, uint256[] slots, uint256 groups,
-uint256[] walk)``; then the rows (the query's bytes).
+uint256[] walk, uint256[] fri)`` (:func:`input_head`); then the rows (the query's bytes).
 
 * ``powers[c]``: the coefficient of a row's column c (alpha^c), packed as in ``babybear.vy``
   (coefficient i in bits [64i, 64i + 64));
@@ -22,10 +22,13 @@ uint256[] walk)``; then the rows (the query's bytes).
 * ``slots``: five words per slot (:func:`slot_record`): its group and its offset o as
   o, X o, X^2 o, X^3 o (so that c * o is four MULs by c's coefficients);
 * ``walk``: per Merkle opening to climb, a header (:func:`walk_header`) and a record per
-  height group (:func:`group_record`).
+  height group (:func:`group_record`);
+* ``fri``: what the last section (:mod:`settlement.evm_deep_fri`) needs for the query's DEEP
+  quotient and FRI folds, or nothing (``ood.vy``'s call).
 
 Output: per group, ``sum over its slots s: o_s * sum_c powers[c] * v_{m(s),c}``, packed;
-then per opening of the walk, the root it climbs to (:func:`walk_roots`).
+then per opening of the walk, the root it climbs to (:func:`walk_roots`); then, when ``fri``
+is given, the last section's status word (:func:`settlement.evm_deep_fri.status`).
 
 A row's values are summed with one MUL each by a packed power (all four products, each
 below p^2 < 2^62, four of them below 2^64 in 64-bit lanes), spread every four columns into

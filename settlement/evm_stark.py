@@ -173,25 +173,29 @@ def _round_heights(vk: stark.VerifyingKey, proof: stark.StarkProof) -> list[list
     return ([pre] if pre else []) + [main] + ([perm] if perm else []) + [quot]
 
 
+def query_bytes(vk: stark.VerifyingKey, proof: stark.StarkProof, q: int) -> bytes:
+    """Query ``q``'s part of the blob: its rounds' rows, salts and siblings, the mask's, every
+    FRI layer's (the same length for every query of a proof)."""
+    opening = proof.opening_proof.query_openings[q]
+    out = bytearray()
+    for heights, batch in zip(_round_heights(vk, proof), opening.rounds):
+        order = _blob_order(heights)
+        salts = list(batch.proof.salts)
+        for i, m in enumerate(order):
+            out += _le(batch.rows[m])
+            last = i + 1 == len(order) or heights[order[i + 1]] != heights[m]
+            if last and salts:
+                out += salts.pop(0)
+        out += b"".join(batch.proof.siblings)
+    if opening.mask is not None:
+        out += _le(opening.mask.rows[0]) + b"".join(opening.mask.proof.salts) + b"".join(opening.mask.proof.siblings)
+    for layer in proof.opening_proof.fri_proof.query_proofs[q].layers:
+        out += _le(layer.values) + b"".join(layer.proof.salts) + b"".join(layer.proof.siblings)
+    return bytes(out)
+
+
 def query_blob(vk: stark.VerifyingKey, proof: stark.StarkProof, first: int, count: int) -> bytes:
     """The ``verify_queries`` data of queries ``first .. first + count - 1``."""
-    rounds = _round_heights(vk, proof)
-    op = proof.opening_proof
-    out = bytearray()
-    for q in range(first, first + count):
-        opening = op.query_openings[q]
-        for heights, batch in zip(rounds, opening.rounds):
-            order = _blob_order(heights)
-            salts = list(batch.proof.salts)
-            for i, m in enumerate(order):
-                out += _le(batch.rows[m])
-                last = i + 1 == len(order) or heights[order[i + 1]] != heights[m]
-                if last and salts:
-                    out += salts.pop(0)
-            out += b"".join(batch.proof.siblings)
-        if opening.mask is not None:
-            out += _le(opening.mask.rows[0]) + b"".join(opening.mask.proof.salts) + b"".join(opening.mask.proof.siblings)
-        for layer in op.fri_proof.query_proofs[q].layers:
-            out += _le(layer.values) + b"".join(layer.proof.salts) + b"".join(layer.proof.siblings)
+    out = b"".join(query_bytes(vk, proof, q) for q in range(first, first + count))
     # 32 zero bytes (the last word read), and the row kernel's window at least (queries.vy)
-    return bytes(out) + bytes(max(32, evm_row_kernel.ROW_WINDOW - len(out)))
+    return out + bytes(max(32, evm_row_kernel.ROW_WINDOW - len(out)))

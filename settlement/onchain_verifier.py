@@ -218,8 +218,7 @@ def verify_proof(v: Verifier, vk: stark.VerifyingKey, proof: stark.StarkProof, s
     (event,) = v.stark.events.SessionOpened().process_receipt(r)
     session = event["args"]["data"]
     nq = vk.params.num_queries
-    bytes_per_query = len(evm_stark.query_blob(vk, proof, 0, nq)) // nq
-    for first, count in query_batches(nq, bytes_per_query):
+    for first, count in query_batches(nq, len(evm_stark.query_bytes(vk, proof, 0))):
         blob = evm_stark.query_blob(vk, proof, first, count)
         send_step(v.w3, queries_call(v, session, count, blob), sender,
               f"{what}: queries {first + 1}-{first + count}", steps)

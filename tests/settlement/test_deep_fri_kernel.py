@@ -18,6 +18,7 @@ from settlement import chain
 from settlement import evm_deep_fri as D
 from settlement import evm_field_asm as F
 from settlement import evm_row_kernel as K
+from settlement.evm_asm import Push, assemble
 
 P = F.P
 
@@ -212,3 +213,33 @@ def test_the_sections_memory_leaves_the_kernels_alone():
         assert a + 32 * n <= b
     assert regions[0][0] >= K.SCR and len(D._tables()) == 32 * (32 + 32 + 8 + 32)
     assert D.OMIT == D.OMT + 32 * 32 and D.ZH == D.OMIT + 32 * 32 and D.TK == D.ZH + 32 * 8  # one CODECOPY
+
+
+def _run_macro(w3, body: list, args: list[int]) -> int:
+    """A macro assembled alone: its arguments pushed (the first on top), its result returned."""
+    code: list = []
+    for i in range(len(args) - 1, -1, -1):
+        code += [Push(32 * i), "CALLDATALOAD"]
+    code += [*body, "PUSH0", "MSTORE", Push(32), "PUSH0", "RETURN"]
+    addr = chain.deploy_code(w3, assemble(code))
+    return int.from_bytes(w3.eth.call({"to": addr, "data": b"".join(a.to_bytes(32, "big") for a in args)}), "big")
+
+
+def test_the_field_macros_compute_prover_field(embedded_chain):
+    """The extension product (the 512-bit integer product, where every lane sum must stay
+    below 2^64: all-(p - 1) operands are its worst case), the inverse, sum and difference
+    against prover.field, on random and extreme coefficients."""
+    rng = random.Random(8)
+    edges = [0, 1, P - 1]
+    cases = [([P - 1] * 4, [P - 1] * 4), ([0] * 4, [P - 1] * 4), ([1, 0, 0, 0], [P - 1, 0, P - 1, 0])]
+    cases += [([rng.choice(edges + [rng.randrange(P)]) for _ in range(4)],
+               [rng.choice(edges + [rng.randrange(P)]) for _ in range(4)]) for _ in range(12)]
+    for a, b in cases:
+        va, vb = np.array(a, np.uint32), np.array(b, np.uint32)
+        for macro, want in ((F.ext_product(), field.ext_mul(va, vb)), (F.ext_add(), field.ext_add(va, vb)),
+                            (F.ext_sub(), field.ext_sub(va, vb))):
+            assert F.unpack(_run_macro(embedded_chain, macro, [F.pack(b), F.pack(a)])) == [int(x) for x in want]
+        if any(a):
+            got = F.unpack(_run_macro(embedded_chain, F.ext_inv(0x1000), [F.pack(a)]))
+            assert got == [int(x) for x in field.ext_inv(va)]
+    assert _run_macro(embedded_chain, F.ext_inv(0x1000), [0]) == 0, "zero has no inverse: the callers check"
