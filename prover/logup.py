@@ -1,4 +1,4 @@
-"""LogUp: buses between tables, checked with one running sum per (table, bus).
+"""LogUp: buses between tables, checked with running sums.
 
 After every main trace is committed the verifier draws two extension challenges
 ``z`` and ``beta``.  A tuple ``v`` on bus ``b`` is fingerprinted as
@@ -7,26 +7,35 @@ count ``+m``, receives ``-m``).  If every bus is balanced as a multiset, the sum
 contributions over all tables is zero; if not, it is a non-zero rational function of
 ``z`` and the sum vanishes only with probability about ``(total rows) / |F^4|``.
 
+A table's *closed* buses (balanced inside one proof) share one running sum: their
+fingerprints differ in the constant term ``b_id``, so as polynomials in ``beta`` no tuple
+of one bus equals a tuple of another, and the total over all closed buses vanishes
+identically only if each of them balances (the usual single-accumulator LogUp argument,
+as SP1's).  Only an *open* bus (balanced across proofs: its total is returned to the
+caller) keeps a running sum of its own.  A table then pays four permutation columns (and
+in hiding mode four blinding columns) per open bus it touches plus four in all for its
+closed ones, instead of eight per bus: a zkMIPS segment proof commits ~270 fewer columns.
+
 Layout of a table's permutation trace (extension columns, 4 base columns each):
 
-* helper columns ``h_k``, one per *batch* of interactions on the same bus, with
+* helper columns ``h_k``, one per *batch* of interactions of the same sum, with
   ``h_k = sum_{i in batch} m_i / d_i`` enforced as
   ``h_k * prod d_i - sum_i m_i * prod_{j != i} d_j = 0`` on every row; interactions
   are batched greedily while that constraint's degree stays within the table's
   budget (``max(main degree, 2)``), so LogUp never raises the quotient's size alone;
-* one running-sum column ``S_b`` per bus: ``S_b[0] = sum h_k[0]``,
-  ``S_b[i+1] = S_b[i] + sum h_k[i+1]`` and ``S_b[last] = sum_b``, the table's final
-  sum for that bus, which the proof exposes.
+* one running-sum column ``S_s`` per sum ``s`` (:data:`CLOSED_SUM`, then the table's open
+  buses): ``S_s[0] = sum h_k[0]``, ``S_s[i+1] = S_s[i] + sum h_k[i+1]`` and
+  ``S_s[last] = sum_s``, the table's final sum, which the proof exposes.
 
-The verifier adds the exposed sums per bus over all tables and rejects a closed bus
-whose total is not zero (open buses' totals are returned, for cross-proof checks).
+The verifier adds the exposed sums per sum name over all tables and rejects a non-zero
+total of the closed sum (open buses' totals are returned, for cross-proof checks).
 
 Hiding mode: a table's exposed sum is a function of its private multiset (one can test a
-guess of it), so each ``S_b`` starts at a blinding value ``rho`` instead of zero:
-``S_b[0] = sum h_k[0] + rho``.  ``rho`` lives in four extra main columns (constant over
+guess of it), so each ``S_s`` starts at a blinding value ``rho`` instead of zero:
+``S_s[0] = sum h_k[0] + rho``.  ``rho`` lives in four extra main columns (constant over
 the rows), so it is committed before ``z`` and ``beta`` are drawn; the honest prover
-picks the ``rho`` of one bus uniformly at random subject to summing to zero over the
-tables on that bus.  The exposed sums are then uniform subject to their total, and
+picks the ``rho`` of one sum uniformly at random subject to summing to zero over the
+tables with that sum.  The exposed sums are then uniform subject to their total, and
 soundness is unchanged: ``sum_t rho_t`` is a constant fixed before ``z``, while an
 unbalanced bus makes the total a non-constant rational function of ``z``.
 """
@@ -51,10 +60,16 @@ from prover.expr import Expr
 Z_CHALLENGE, BETA_CHALLENGE = 0, 1
 NUM_CHALLENGES = 2
 
+#: The running sum a table keeps for all its closed buses together.
+CLOSED_SUM = "(closed)"
+#: Version of the layout below, part of every circuit's digest (``prover.stark.circuit_digest``):
+#: 2 since closed buses share one running sum per table.
+LAYOUT_VERSION = 2
+
 
 @dataclass(frozen=True)
 class Batch:
-    bus: str
+    sum: str  # the running sum its helper is added to: an open bus, or CLOSED_SUM
     interactions: tuple[Interaction, ...]
 
 
@@ -63,19 +78,19 @@ class LogupLayout:
     """How one table's interactions map to permutation columns and constraints."""
 
     batches: tuple[Batch, ...]
-    buses: tuple[str, ...]  # bus of each running-sum column, in order
+    sums: tuple[str, ...]  # name of each running-sum column, in order (table_sums)
     constraints: tuple[Expr, ...]
     blind_offset: int  # first main column of the blinding values (hiding mode)
     hiding: bool
 
     @property
     def blind_width(self) -> int:
-        """Extra main columns the prover appends: 4 per bus in hiding mode."""
-        return 4 * len(self.buses) if self.hiding else 0
+        """Extra main columns the prover appends: 4 per running sum in hiding mode."""
+        return 4 * len(self.sums) if self.hiding else 0
 
     @property
     def num_ext_columns(self) -> int:
-        return len(self.batches) + len(self.buses)
+        return len(self.batches) + len(self.sums)
 
     @property
     def width(self) -> int:
@@ -89,17 +104,35 @@ def _batch_degree(inters: list[Interaction]) -> int:
     return max([1 + total] + [i.multiplicity.degree + total - d for i, d in zip(inters, dens)])
 
 
-def _batches(table: Table, budget: int) -> list[Batch]:
+def sum_of(system: System, bus: str) -> str:
+    """The running sum that ``bus``'s fractions are added to."""
+    return bus if bus in system.open_buses else CLOSED_SUM
+
+
+def table_sums(system: System, table: Table) -> tuple[str, ...]:
+    """``table``'s running sums, in column order: :data:`CLOSED_SUM` if it has a closed
+    bus, then its open buses (sorted)."""
+    buses = table.buses
+    closed = (CLOSED_SUM,) if any(b not in system.open_buses for b in buses) else ()
+    return closed + tuple(b for b in buses if b in system.open_buses)
+
+
+def system_sums(system: System) -> list[str]:
+    """Every running-sum name of ``system``, sorted (the EVM verifier's numbering)."""
+    return sorted({s for t in system.tables for s in table_sums(system, t)})
+
+
+def _batches(system: System, table: Table, budget: int) -> list[Batch]:
     out: list[Batch] = []
-    for bus in table.buses:
+    for name in table_sums(system, table):
         current: list[Interaction] = []
-        for inter in (i for i in table.interactions if i.bus == bus):
+        for inter in (i for i in table.interactions if sum_of(system, i.bus) == name):
             if current and _batch_degree(current + [inter]) > budget:
-                out.append(Batch(bus, tuple(current)))
+                out.append(Batch(name, tuple(current)))
                 current = []
             current.append(inter)
         if current:
-            out.append(Batch(bus, tuple(current)))
+            out.append(Batch(name, tuple(current)))
     return out
 
 
@@ -137,11 +170,11 @@ def layout(system: System, table: Table, hiding: bool = False) -> LogupLayout:
     With ``hiding``, main columns ``table.width + 4j ..`` hold bus j's blinding value.
     """
     budget = max(table.degree, 2)
-    batches = _batches(table, budget)
-    buses = tuple(table.buses)
+    batches = _batches(system, table, budget)
+    sums = table_sums(system, table)
     cons: list[Expr] = []
     for k, batch in enumerate(batches):
-        dens = [fingerprint(i.values, system.bus_id(batch.bus)) for i in batch.interactions]
+        dens = [fingerprint(i.values, system.bus_id(i.bus)) for i in batch.interactions]
         h = E.perm_col(k)
         prod: Expr = E.const(1)
         for d in dens:
@@ -154,9 +187,9 @@ def layout(system: System, table: Table, hiding: bool = False) -> LogupLayout:
                     term = term * d
             rhs = rhs + term
         cons.append(h * prod - rhs)
-    for j, bus in enumerate(buses):
+    for j, name in enumerate(sums):
         s = E.perm_col(len(batches) + j)
-        hs = [E.perm_col(k) for k, b in enumerate(batches) if b.bus == bus]
+        hs = [E.perm_col(k) for k, b in enumerate(batches) if b.sum == name]
         row_sum: Expr = E.const(0)
         next_sum: Expr = E.const(0)
         for h in hs:
@@ -170,14 +203,14 @@ def layout(system: System, table: Table, hiding: bool = False) -> LogupLayout:
         cons.append(E.is_first_row() * (s - row_sum))
         cons.append(E.is_transition() * (s.next - s - next_sum))
         cons.append(E.is_last_row() * (s - E.ext_public(j)))
-    return LogupLayout(tuple(batches), buses, tuple(cons), table.width, hiding)
+    return LogupLayout(tuple(batches), sums, tuple(cons), table.width, hiding)
 
 
 def blinding_values(system: System, layouts: dict[str, LogupLayout],
                     random: Callable[[tuple[int, ...]], np.ndarray],
                     open_totals: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
-    """Per table, ``uint32[len(buses), 4]`` blinding values summing per bus over the
-    tables to zero, or for an open bus named in ``open_totals`` to that value (zero
+    """Per table, ``uint32[len(sums), 4]`` blinding values summing per running sum over
+    the tables to zero, or for an open bus named in ``open_totals`` to that value (zero
     outside hiding mode); ``random(shape)`` gives uniform field elements.
 
     Each table's sum of a bus is public in the proof; the blinds make every one of them
@@ -187,9 +220,9 @@ def blinding_values(system: System, layouts: dict[str, LogupLayout],
     unknown = set(open_totals) - set(system.open_buses)
     if unknown:
         raise ValueError(f"open-bus totals given for buses that are not open: {sorted(unknown)}")
-    out = {name: np.zeros((len(lay.buses), 4), dtype=np.uint32) for name, lay in layouts.items()}
-    for bus in system.bus_names:
-        users = [(name, lay.buses.index(bus)) for name, lay in layouts.items() if lay.hiding and bus in lay.buses]
+    out = {name: np.zeros((len(lay.sums), 4), dtype=np.uint32) for name, lay in layouts.items()}
+    for bus in system_sums(system):
+        users = [(name, lay.sums.index(bus)) for name, lay in layouts.items() if lay.hiding and bus in lay.sums]
         total = np.zeros(4, dtype=np.uint32)
         for name, j in users[:-1]:
             out[name][j] = random((4,))
@@ -204,15 +237,15 @@ def blinding_values(system: System, layouts: dict[str, LogupLayout],
 
 
 def blind_columns(blinds: np.ndarray, n: int) -> np.ndarray:
-    """The blinding main columns: each bus's value repeated on every row, ``uint32[n, 4*buses]``."""
+    """The blinding main columns: each running sum's value repeated on every row, ``uint32[n, 4*sums]``."""
     return np.broadcast_to(np.asarray(blinds, dtype=np.uint32).reshape(1, -1), (n, blinds.size)).copy()
 
 
 def permutation_trace(system: System, table: Table, lay: LogupLayout, main: np.ndarray,
                       publics: list[int], challenges: list[np.ndarray],
                       blinds: np.ndarray | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The permutation trace ``uint32[n, lay.width]`` and the final sum of each bus column
-    (``blinds[j]``, if given, is where bus j's running sum starts).
+    """The permutation trace ``uint32[n, lay.width]`` and the final value of each running
+    sum (``blinds[j]``, if given, is where running sum j starts).
 
     Raises ValueError if a denominator vanishes (a tuple's fingerprint equals ``z``:
     probability about ``n / |F^4|``; the caller may retry with a fresh transcript).
@@ -220,14 +253,14 @@ def permutation_trace(system: System, table: Table, lay: LogupLayout, main: np.n
     Two numba passes: the constraint interpreter evaluates every fingerprint and
     multiplicity and sums each batch's fractions into its helper column
     (:func:`prover.expr.eval_fraction_sums`, batched inversions per block of rows), then
-    a parallel scan adds the helpers of each bus into its running-sum column."""
+    a parallel scan adds the helpers of each sum into its running-sum column."""
     n = main.shape[0]
     out = np.zeros((n, lay.width), dtype=np.uint32)
     first = len(lay.batches)
-    start = np.zeros((len(lay.buses), 4), dtype=np.uint32) if blinds is None else \
-        np.asarray(blinds, dtype=np.uint32).reshape(len(lay.buses), 4)
+    start = np.zeros((len(lay.sums), 4), dtype=np.uint32) if blinds is None else \
+        np.asarray(blinds, dtype=np.uint32).reshape(len(lay.sums), 4)
     if lay.batches:
-        program = _fractions_program(lay, tuple(system.bus_id(b.bus) for b in lay.batches))
+        program = _fractions_program(lay, tuple(system.bus_id(i.bus) for b in lay.batches for i in b.interactions))
         env = trace_env(main, table.preprocessed, publics)
         env.challenges = challenges
         sel = np.stack([env.selector(s) for s in E.SELECTORS]) if any(program.uses_selectors) else None
@@ -238,18 +271,18 @@ def permutation_trace(system: System, table: Table, lay: LogupLayout, main: np.n
                                     pre=E.Source(table.preprocessed, rows) if table.pre_width else None,
                                     selectors=sel):
             raise ValueError(f"table {table.name}: LogUp denominator vanished; resample challenges")
-    bus_of = np.array([lay.buses.index(b.bus) for b in lay.batches], dtype=np.int64)
-    _running_sums(out, bus_of, start)
-    return out, [out[-1, 4 * (first + j): 4 * (first + j) + 4].copy() for j in range(len(lay.buses))]
+    sum_of_batch = np.array([lay.sums.index(b.sum) for b in lay.batches], dtype=np.int64)
+    _running_sums(out, sum_of_batch, start)
+    return out, [out[-1, 4 * (first + j): 4 * (first + j) + 4].copy() for j in range(len(lay.sums))]
 
 
 @functools.lru_cache(maxsize=64)
 def _fractions_program(lay: LogupLayout, bus_ids: tuple[int, ...]) -> E.Program:
     """The compiled fractions ``signed multiplicity / fingerprint`` of every interaction,
-    in batch order (``bus_ids[k]``: batch k's bus id); compiled once per layout."""
-    inters = [(i, bus_id) for b, bus_id in zip(lay.batches, bus_ids) for i in b.interactions]
-    return E.compile_fractions([fingerprint(i.values, bus_id) for i, bus_id in inters],
-                               [_signed(i) for i, _ in inters])
+    in batch order (``bus_ids[i]``: interaction i's bus id); compiled once per layout."""
+    inters = [i for b in lay.batches for i in b.interactions]
+    return E.compile_fractions([fingerprint(i.values, bus_id) for i, bus_id in zip(inters, bus_ids, strict=True)],
+                               [_signed(i) for i in inters])
 
 
 _SCAN_ROWS = 1 << 14  # rows per parallel task of the running-sum scan
@@ -257,8 +290,8 @@ _SCAN_ROWS = 1 << 14  # rows per parallel task of the running-sum scan
 
 def _running_sums(out: np.ndarray, bus_of: np.ndarray, start: np.ndarray) -> None:
     """Fill the running-sum columns (those after the helpers, one extension column per
-    bus) of the permutation trace ``out`` in place: bus b's column on row r is
-    ``start[b]`` plus every helper of bus b (``bus_of[k]`` = b) on rows 0..r.
+    sum) of the permutation trace ``out`` in place: sum b's column on row r is
+    ``start[b]`` plus every helper of sum b (``bus_of[k]`` = b) on rows 0..r.
 
     A parallel scan: block totals, a serial pass over them, then each block from its
     offset; a short trace is one block, scanned serially (a parallel launch costs more)."""
@@ -309,20 +342,20 @@ def _scan_parallel(out, bus_of, start):
 
 
 def check_bus_sums(system: System, sums: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Add the exposed final sums per bus over all tables (``sums[table][bus]``).
+    """Add the exposed final sums per running sum over all tables (``sums[table][name]``,
+    names from :func:`table_sums`).
 
-    Raises VerificationError if a closed bus's total is not zero; returns the totals of
+    Raises VerificationError if the closed buses' total is not zero; returns the totals of
     the open buses (for a caller that balances them across proofs).
     """
     totals: dict[str, np.ndarray] = {}
     for t in system.tables:
-        for bus in t.buses:
+        for name in table_sums(system, t):
             try:
-                v = sums[t.name][bus]
+                v = sums[t.name][name]
             except KeyError:
-                raise VerificationError(f"missing LogUp sum of table {t.name} on bus {bus}") from None
-            totals[bus] = field.ext_add(totals.get(bus, np.zeros(4, np.uint32)), v)
-    for bus, total in totals.items():
-        if bus not in system.open_buses and np.any(total):
-            raise VerificationError(f"LogUp bus {bus!r} does not balance")
+                raise VerificationError(f"missing LogUp sum {name} of table {t.name}") from None
+            totals[name] = field.ext_add(totals.get(name, np.zeros(4, np.uint32)), v)
+    if np.any(totals.get(CLOSED_SUM, 0)):
+        raise VerificationError("LogUp: a closed bus does not balance (the closed buses' total is not zero)")
     return {b: v for b, v in totals.items() if b in system.open_buses}

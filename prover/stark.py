@@ -136,7 +136,8 @@ def circuit_digest(system: System, params: FriParams, hiding: bool) -> bytes:
     and the hiding flag: everything of a key but the preprocessed commitment. The EVM
     verifier is deployed with this digest per circuit, so it rebuilds a key's digest with
     one short keccak instead of hashing the description."""
-    desc = {"system": _derived(system, hiding)[1], "params": params.__dict__, "hiding": hiding}
+    desc = {"system": _derived(system, hiding)[1], "params": params.__dict__, "hiding": hiding,
+            "logup": logup.LAYOUT_VERSION}
     return keccak256(json.dumps(desc, sort_keys=True, separators=(",", ":")).encode())
 
 
@@ -793,10 +794,10 @@ def _bus_sums(vk: VerifyingKey, proof: StarkProof) -> dict[str, dict[str, np.nda
     sums: dict[str, dict[str, np.ndarray]] = {}
     for info, s in zip(vk.infos, proof.bus_sums):
         arr = np.asarray(s)
-        nb = len(info.layout.buses)
+        nb = len(info.layout.sums)
         _expect(arr.shape == (nb, 4) and (nb == 0 or (arr.dtype.kind in "ui" and int(arr.min()) >= 0
                 and int(arr.max()) < P)), f"table {info.table.name}: bad bus sums")
-        sums[info.table.name] = {b: arr[i].astype(np.uint32) for i, b in enumerate(info.layout.buses)}
+        sums[info.table.name] = {b: arr[i].astype(np.uint32) for i, b in enumerate(info.layout.sums)}
     return sums
 
 

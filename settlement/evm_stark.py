@@ -12,8 +12,8 @@ grinding nonce as 8 big-endian bytes):
   ``u8 log_blowup, num_queries, pow_bits, log_final_poly_len, max_log_arity, batch_pow_bits,
   commit_pow_bits, salt_bytes, hiding, tables, buses, max_log_height; u32 open-bus mask``,
   then per table 16 bytes ``u16 pre_width, main_width, perm_width; u8 degree, publics, buses;
-  u16 offset of its bus list``, then the bus lists (u8 global bus index per bus of a table,
-  buses numbered by sorted name), then 32 zero bytes.
+  u16 offset of its bus list``, then the bus lists (u8 global index per running sum of a table,
+  running sums numbered by sorted name: the closed buses' one and each open bus, prover.logup), then 32 zero bytes.
 * head: ``vk_digest || u32 log_height per table || publics (u32 each) || main_root || seed
   || perm_root || bus sums (ext, per table in bus order) || quotient_root``.
 * opened: ``[pre_root || pre values] || main_root || main values || perm_root || perm values
@@ -35,7 +35,7 @@ from typing import Sequence
 
 import numpy as np
 
-from prover import field, stark
+from prover import field, logup, stark
 from prover.air import System
 from prover.merkle import SALT_BYTES
 from prover.security import FriParams
@@ -54,8 +54,9 @@ def _be8(nonce: int) -> bytes:
 
 
 def bus_names(system: System) -> list[str]:
-    """Global bus numbering of a circuit: every bus of every table, sorted by name."""
-    return sorted({b for t in system.tables for b in t.buses})
+    """Global numbering of a circuit's LogUp running sums (the contract's "buses"): the
+    closed buses' shared sum and every open bus, sorted by name (``prover.logup``)."""
+    return logup.system_sums(system)
 
 
 def open_bus_names(system: System) -> list[str]:
@@ -100,7 +101,7 @@ def _build_circuit(system: System, params: FriParams, hiding: bool) -> Circuit:
     records, lists = b"", b""
     for info in infos:
         t = info.table
-        buses = list(info.layout.buses)
+        buses = list(info.layout.sums)
         records += struct.pack(">HHHBBBH", t.pre_width, info.main_width, info.layout.width, info.degree,
                                len(t.public_names), len(buses), lists_at + len(lists)).ljust(16, b"\0")
         lists += bytes(names.index(b) for b in buses)
@@ -145,7 +146,7 @@ def open_totals(vk: stark.VerifyingKey, proof: stark.StarkProof) -> list[int]:
     """The proof's open-bus totals (sum over its tables), packed, in open_bus_names order."""
     acc = {b: np.zeros(4, np.uint32) for b in open_bus_names(vk.system)}
     for info, sums in zip(vk.infos, proof.bus_sums):
-        for b, v in zip(info.layout.buses, np.asarray(sums, dtype=np.uint32)):
+        for b, v in zip(info.layout.sums, np.asarray(sums, dtype=np.uint32)):
             if b in acc:
                 acc[b] = field.ext_add(acc[b], v)
     return [pack_ext(acc[b]) for b in open_bus_names(vk.system)]

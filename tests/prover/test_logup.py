@@ -27,7 +27,7 @@ def _sums(system: System, traces: dict[str, np.ndarray], ch) -> dict[str, dict[s
         env = trace_env(traces[t.name], t.preprocessed, [], perm, ch, finals)
         for i, (values, _) in enumerate(E.evaluate(lay.constraints, env)):
             assert not np.any(values), f"{t.name}: LogUp constraint {i} fails"
-        out[t.name] = dict(zip(lay.buses, finals))
+        out[t.name] = dict(zip(lay.sums, finals))
     return out
 
 
@@ -43,8 +43,31 @@ def test_wrong_multiplicity_leaves_bus_open():
     system, traces = range_check_system(), range_check_traces()
     traces["bytes"][7, 0] += 1
     sums = _sums(system, traces, challenges())
-    with pytest.raises(VerificationError, match="byte"):
+    with pytest.raises(VerificationError, match="a closed bus does not balance"):
         logup.check_bus_sums(system, sums)
+
+
+def test_closed_buses_share_one_running_sum_and_stay_apart():
+    """Two closed buses share a table's running sum (and a helper column), yet a tuple sent
+    on one and received on the other does not balance: the bus id is in the fingerprint."""
+    t = Table("cross")
+    a, b = t.mains("a", "b")
+    t.assert_zero(a * a * b - a * a * b)  # degree 3: two interactions per helper
+    t.send("left", [a])
+    t.receive("right", [b])
+    system = System([t])
+    lay = logup.layout(system, t)
+    assert lay.sums == (logup.CLOSED_SUM,) and len(lay.batches) == 1
+    same = np.arange(8, dtype=np.uint32)[:, None].repeat(2, axis=1)
+    with pytest.raises(VerificationError, match="a closed bus does not balance"):
+        logup.check_bus_sums(system, _sums(system, {"cross": same}, challenges()))
+    u = Table("both")
+    x, y = u.mains("x", "y")
+    for bus in ("left", "right"):
+        u.send(bus, [x])
+        u.receive(bus, [y])
+    balanced = System([u])
+    assert logup.check_bus_sums(balanced, _sums(balanced, {"both": same}, challenges())) == {}
 
 
 def test_open_bus_sums_are_returned_not_rejected():
@@ -78,11 +101,11 @@ def test_blinding_values_cancel_per_bus():
     layouts = {t.name: logup.layout(system, t, hiding=True) for t in system.tables}
     rng = np.random.default_rng(5)
     blinds = logup.blinding_values(system, layouts, lambda shape: rng.integers(0, field.P, shape, dtype=np.uint32))
-    for bus in system.bus_names:
+    for bus in logup.system_sums(system):
         total = np.zeros(4, dtype=np.uint32)
         for name, lay in layouts.items():
-            if bus in lay.buses:
-                v = blinds[name][lay.buses.index(bus)]
+            if bus in lay.sums:
+                v = blinds[name][lay.sums.index(bus)]
                 assert np.any(v)
                 total = field.ext_add(total, v)
         assert not np.any(total)
@@ -91,7 +114,7 @@ def test_blinding_values_cancel_per_bus():
 
 def test_long_hiding_trace_satisfies_its_constraints():
     """A trace over several scan blocks (the parallel running sums), in hiding mode (the
-    sums start at the blinding values), with two buses and batches of two."""
+    sums start at the blinding values), with a closed and an open bus and batches of two."""
     n = 4 * logup._SCAN_ROWS
     t = Table("long")
     a, b, m = t.mains("a", "b", "m")
@@ -100,9 +123,9 @@ def test_long_hiding_trace_satisfies_its_constraints():
     t.receive("x", [b], 1)
     t.send("y", [a + 1], m)
     t.receive("y", [a * 3], b)
-    system = System([t])
+    system = System([t], open_buses=frozenset({"y"}))
     lay = logup.layout(system, t, hiding=True)
-    assert [len(b.interactions) for b in lay.batches] == [2, 2] and len(lay.buses) == 2
+    assert [len(b.interactions) for b in lay.batches] == [2, 2] and lay.sums == (logup.CLOSED_SUM, "y")
     main = RNG.integers(0, field.P, (n, 3), dtype=np.uint32)
     blinds = RNG.integers(0, field.P, (2, 4), dtype=np.uint32)
     full = np.hstack([main, logup.blind_columns(blinds, n)])
