@@ -23,7 +23,7 @@ from settlement import WEI_PER_CREDIT
 #: proof, each segment and the final receipt check; the optimistic path a lock, the posted
 #: journal and its finalization.
 VERIFY_GAS_MEMORY_PROOF = 11_000_000
-VERIFY_GAS_PER_SEGMENT = 34_000_000
+VERIFY_GAS_PER_SEGMENT = 31_000_000
 VERIFY_GAS_RECEIPT = 1_100_000
 LOCK_GAS = 130_000
 FULFILL_GAS = 80_000

@@ -5,7 +5,9 @@ After every main trace is committed the verifier draws two extension challenges
 ``fp(v) = b_id + sum_j beta^(j+1) * v_j`` and contributes ``m / (z - fp(v))`` (sends
 count ``+m``, receives ``-m``).  If every bus is balanced as a multiset, the sum of all
 contributions over all tables is zero; if not, it is a non-zero rational function of
-``z`` and the sum vanishes only with probability about ``(total rows) / |F^4|``.
+``(z, beta)`` and the sum vanishes only with probability about ``(fractions * tuple
+length) / |F^4|`` (Schwartz-Zippel; not yet among prover/security.py's rated terms:
+docs/audit-stark.md F7).
 
 A table's *closed* buses (balanced inside one proof) share one running sum: their
 fingerprints differ in the constant term ``b_id``, so as polynomials in ``beta`` no tuple
@@ -43,8 +45,9 @@ unbalanced bus makes the total a non-constant rational function of ``z``.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 from numba import njit, prange
@@ -113,6 +116,8 @@ def table_sums(system: System, table: Table) -> tuple[str, ...]:
     """``table``'s running sums, in column order: :data:`CLOSED_SUM` if it has a closed
     bus, then its open buses (sorted)."""
     buses = table.buses
+    if CLOSED_SUM in buses:
+        raise ValueError(f"table {table.name}: {CLOSED_SUM!r} names the closed buses' running sum, not a bus")
     closed = (CLOSED_SUM,) if any(b not in system.open_buses for b in buses) else ()
     return closed + tuple(b for b in buses if b in system.open_buses)
 
@@ -339,6 +344,22 @@ def _scan_parallel(out, bus_of, start):
             offsets[blk + 1, t] = addmod(offsets[blk + 1, t], offsets[blk, t])
     for blk in prange(nblocks):
         _scan_rows(out, bus_of, blk * _SCAN_ROWS, min(n, (blk + 1) * _SCAN_ROWS), offsets[blk].copy())
+
+
+def error_bits(system: System, log_heights: Sequence[int], field_bits: float) -> float:
+    """-log2 of the probability that LogUp accepts an unbalanced bus of ``system`` with
+    tables of ``2^log_heights`` rows, challenges from a field of ``field_bits`` bits.
+
+    Schwartz-Zippel over ``(z, beta)``: clearing the denominators of the total leaves a
+    polynomial of total degree ``T = sum over every row and interaction of max(1, arity)``
+    (a fingerprint has degree ``arity`` in ``beta``), non-zero when a bus is unbalanced; it
+    vanishes, or some denominator does, with probability at most ``2 T / |F|``. Not yet a
+    rated term of prover/security.py (docs/audit-stark.md F7)."""
+    if len(log_heights) != len(system.tables):
+        raise ValueError(f"need a height per table ({len(system.tables)}), got {len(log_heights)}")
+    degree = sum((1 << int(h)) * sum(max(1, len(i.values)) for i in t.interactions)
+                 for t, h in zip(system.tables, log_heights))
+    return field_bits - math.log2(2 * degree) if degree else math.inf
 
 
 def check_bus_sums(system: System, sums: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

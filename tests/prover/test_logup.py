@@ -3,6 +3,8 @@ constraints, and the per-bus sums that must close."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -148,3 +150,20 @@ def test_vanishing_denominator_is_reported():
     z = field.ext_add(field.ext_from_base(np.uint32(system.bus_id("bus"))), field.ext_mul_base(beta, np.uint32(9)))
     with pytest.raises(ValueError, match="vanished"):
         logup.permutation_trace(system, t, lay, main, [], [z, beta])
+
+
+def test_error_bits_count_every_fraction_by_its_fingerprints_degree():
+    """2 * sum over rows and interactions of max(1, arity) bad challenge values, against
+    the field's size (docs/audit-stark.md F7)."""
+    t = Table("pairs")
+    a, b = t.mains("a", "b")
+    t.send("wide", [a, b, a + b])        # degree 3 in beta
+    t.receive("wide", [b, a, a])
+    t.send("one", [a])                   # degree 1
+    system = System([t])
+    assert logup.error_bits(system, [5], 100.0) == pytest.approx(100.0 - math.log2(2 * 32 * (3 + 3 + 1)))
+    quiet = Table("quiet")
+    quiet.main("x")
+    assert logup.error_bits(System([quiet]), [5], 100.0) == math.inf
+    with pytest.raises(ValueError, match="a height per table"):
+        logup.error_bits(system, [5, 6], 100.0)
