@@ -4,7 +4,7 @@
   VM's cycle count), proven at the `compact` preset (the on-chain verifier's), verified with
   ``settlement.onchain_verifier`` step by step: gas of every transaction with its calldata and
   the calldata floor it cannot go below (EIP-7623), the total, the largest, the calldata
-  bytes, and the receipt's size.
+  bytes, the receipt's size, and LogUp's soundness bits per proof (docs/audit-stark.md F7).
 * **market**: post_request, lock, fulfill, and the optimistic paths (submit + finalize when
   unchallenged; challenge, respond, resolve_challenge), with the real verifier for `fulfill`.
 
@@ -28,8 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from prover import logup  # noqa: E402
+from prover import proof as proof_codec  # noqa: E402
 from prover.keccak import keccak256  # noqa: E402
-from prover.security import PRESETS  # noqa: E402
+from prover.security import EXT_FIELD_BITS, PRESETS  # noqa: E402
 from prover.zkmips import segment_receipt as SR  # noqa: E402
 from settlement import chain  # noqa: E402
 from settlement import onchain_verifier as OV  # noqa: E402
@@ -90,7 +92,17 @@ def verify_case(v: OV.Verifier, log_cycles: int, cache: Path) -> dict:
         "calldata_bytes": result.calldata_bytes,
         "by_step": _by_step(result.steps),
         "steps": [{"what": s.what, "gas": s.gas, **_calldata(v.w3, s.tx)} for s in result.steps],
+        "logup_error_bits": _logup_bits(rec),
     }
+
+
+def _logup_bits(rec: SR.SegmentedReceipt) -> dict:
+    """LogUp's soundness per proof of the receipt (prover.logup.error_bits: not yet a rated
+    term of prover/security.py, docs/audit-stark.md F7)."""
+    def bits(system, blob: bytes) -> float:
+        return round(logup.error_bits(system, proof_codec.decode(blob)[0].log_heights, EXT_FIELD_BITS), 1)
+    return {"memory": bits(SR.memory_verifier_system(), rec.memory_proof),
+            "segments": [bits(SR.segment_verifier_system(), b) for b in rec.segment_proofs]}
 
 
 def _calldata(w3, tx: str) -> dict:

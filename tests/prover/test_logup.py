@@ -1,5 +1,5 @@
 """LogUp: batching within the degree budget, the permutation trace satisfying its own
-constraints, and the per-bus sums that must close."""
+constraints, and the running sums that must close."""
 
 from __future__ import annotations
 
