@@ -29,7 +29,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from prover import logup  # noqa: E402
-from prover import proof as proof_codec  # noqa: E402
 from prover.keccak import keccak256  # noqa: E402
 from prover.security import EXT_FIELD_BITS, PRESETS  # noqa: E402
 from prover.zkmips import segment_receipt as SR  # noqa: E402
@@ -62,9 +61,8 @@ def pick_input(log_cycles: int) -> tuple[bytes, int]:
 def proven(public: bytes, cache: Path, preset: str = "compact") -> tuple[bytes, float]:
     """A receipt at ``preset`` of the guest on ``public`` and its proving seconds, kept in ``cache``
     (keyed by the circuit, so a changed prover proves again): re-measuring gas needs no proof."""
-    from prover import stark
     params = PRESETS[preset]
-    version = stark.circuit_digest(SR.segment_verifier_system(), params, True).hex()[:12]
+    version = SR.receipt_tag(params)
     path = cache / f"{GUEST.stem}-{public.decode().strip()}-{version}.rcpt"
     meta = path.with_suffix(".json")
     if path.exists() and meta.exists():
@@ -92,17 +90,15 @@ def verify_case(v: OV.Verifier, log_cycles: int, cache: Path) -> dict:
         "calldata_bytes": result.calldata_bytes,
         "by_step": _by_step(result.steps),
         "steps": [{"what": s.what, "gas": s.gas, **_calldata(v.w3, s.tx)} for s in result.steps],
-        "logup_error_bits": _logup_bits(rec),
+        "logup_error_bits": _logup_bits(rec, v.params),
     }
 
 
-def _logup_bits(rec: SR.SegmentedReceipt) -> dict:
+def _logup_bits(rec: SR.SegmentedReceipt, params) -> dict:
     """LogUp's soundness per proof of the receipt (prover.logup.error_bits: not yet a rated
     term of prover/security.py, docs/audit-stark.md F7)."""
-    def bits(system, blob: bytes) -> float:
-        return round(logup.error_bits(system, proof_codec.decode(blob)[0].log_heights, EXT_FIELD_BITS), 1)
-    return {"memory": bits(SR.memory_verifier_system(), rec.memory_proof),
-            "segments": [bits(SR.segment_verifier_system(), b) for b in rec.segment_proofs]}
+    items = SR.receipt_proofs(rec, SR.receipt_keys(rec, params))
+    return {it.what: round(logup.error_bits(it.vk.system, it.proof.log_heights, EXT_FIELD_BITS), 1) for it in items}
 
 
 def _calldata(w3, tx: str) -> dict:

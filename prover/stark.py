@@ -131,13 +131,18 @@ class ProvingKey:
     pre_data: CommittedData | None
 
 
+#: How the rounds' matrices are committed; part of every circuit digest, so a proof of another
+#: layout names another key. 2: preprocessed matrices on the traces' domain (H_2n when hiding).
+COMMITMENT_LAYOUT = 2
+
+
 def circuit_digest(system: System, params: FriParams, hiding: bool) -> bytes:
     """keccak of the tables' description (constraints, widths, buses), the FRI parameters
     and the hiding flag: everything of a key but the preprocessed commitment. The EVM
     verifier is deployed with this digest per circuit, so it rebuilds a key's digest with
     one short keccak instead of hashing the description."""
     desc = {"system": _derived(system, hiding)[1], "params": params.__dict__, "hiding": hiding,
-            "logup": logup.LAYOUT_VERSION}
+            "logup": logup.LAYOUT_VERSION, "commitments": COMMITMENT_LAYOUT}
     return keccak256(json.dumps(desc, sort_keys=True, separators=(",", ":")).encode())
 
 
@@ -181,7 +186,13 @@ def setup(system: System, params: FriParams = DEFAULT, hiding: bool | None = Non
     for t in system.tables:
         if t.pre_width and t.preprocessed is None:
             raise ValueError(f"table {t.name}: preprocessed columns declared but not set")
-    pre_items = [(Domain(_log2(t.preprocessed.shape[0])), t.preprocessed) for t in system.tables if t.pre_width]
+    # on the domain the hidden traces are committed on (H_2n in zero-knowledge mode), so a
+    # table's matrices share one FRI height: each distinct height is a fold stop, one more
+    # layer in every query (docs/stark.md, "Preprocessed columns")
+    extra = 1 if hiding else 0
+    pre_items = [(Domain(_log2(t.preprocessed.shape[0]) + extra),
+                  _randomise(t.preprocessed, 0, None) if hiding else t.preprocessed)
+                 for t in system.tables if t.pre_width]
     pre_heights = tuple(_log2(t.preprocessed.shape[0]) if t.pre_width else None for t in system.tables)
     pre_root, pre_data = None, None
     if pre_items:
@@ -850,7 +861,7 @@ def _verify(vk: VerifyingKey, proof: StarkProof, expected: dict[str, Sequence[in
         cols: dict[str, list[np.ndarray]] = {}
         if t.pre_width:
             cols[E.PRE] = _opened_matrix(proof.opened, pre_round, pre_i, 2, t.pre_width, f"{t.name} pre")
-            pcs_rounds[pre_round].append((Domain(lh), list(zip([zeta, nxt], cols[E.PRE]))))
+            pcs_rounds[pre_round].append((Domain(lh + extra), list(zip([zeta, nxt], cols[E.PRE]))))
             pre_i += 1
         ti = tables.index(t)
         cols[E.MAIN] = _opened_matrix(proof.opened, main_round, ti, 2, info.main_width, f"{t.name} main")

@@ -165,7 +165,7 @@ def _round_heights(vk: stark.VerifyingKey, proof: stark.StarkProof) -> list[list
     for info, lh in zip(vk.infos, proof.log_heights):
         h = lh + extra + lb
         if info.table.pre_width:
-            pre.append(lh + lb)
+            pre.append(h)
         main.append(h)
         if info.has_perm:
             perm.append(h)

@@ -80,22 +80,37 @@ def _publics_offset(system, table: str) -> int:
     raise KeyError(table)
 
 
+#: ``receipt.vy``'s position of an open bus that a circuit closes inside its proofs.
+CLOSED = (1 << 256) - 1
+
+
+def proof_layout(system, params: FriParams) -> tuple:
+    """``receipt.vy``'s ProofLayout of one circuit: its digest, where its public values sit
+    (those of a table it lacks: 0) and where each open bus sits in its totals."""
+    names = {t.name for t in system.tables}
+    opened = evm_stark.open_bus_names(system)
+
+    def offset(table: str) -> int:
+        return _publics_offset(system, table) if table in names else 0
+
+    def bus(name: str) -> int:
+        return opened.index(name) if name in opened else CLOSED
+    return (stark.circuit_digest(system, params, True), len(system.tables), offset(C.TABLE_NAME),
+            offset(M.MEMORY_TABLE), offset(S.SYSCALL_TABLE),
+            4 * len(system.tables) + 4 * sum(len(t.public_names) for t in system.tables),
+            bus(M.BUS_GMEM), bus(S.BUS_PRIVATE), bus(BUS_INPUT), bus(BUS_JOURNAL), len(opened))
+
+
 def receipt_layout(params: FriParams) -> dict:
     """The constructor layout of ``receipt.vy`` for one preset (generated from the systems)."""
-    seg, mem = SR.segment_verifier_system(), SR.memory_verifier_system()
-    seg_open, mem_open = evm_stark.open_bus_names(seg), evm_stark.open_bus_names(mem)
-    return {
-        "segment_circuit": stark.circuit_digest(seg, params, True),
-        "memory_circuit": stark.circuit_digest(mem, params, True),
-        "segment_tables": len(seg.tables), "memory_tables": len(mem.tables),
-        "cpu_public": _publics_offset(seg, C.TABLE_NAME), "memory_public": _publics_offset(seg, M.MEMORY_TABLE),
-        "syscall_public": _publics_offset(seg, S.SYSCALL_TABLE), "syscall_publics": len(S.PUBLICS),
-        "publics_bytes": 4 * len(seg.tables) + 4 * sum(len(t.public_names) for t in seg.tables),
-        "seg_gmem": seg_open.index(M.BUS_GMEM), "seg_private": seg_open.index(S.BUS_PRIVATE),
-        "seg_input": seg_open.index(BUS_INPUT), "seg_journal": seg_open.index(BUS_JOURNAL), "seg_open": len(seg_open),
-        "mem_gmem": mem_open.index(M.BUS_GMEM), "mem_private": mem_open.index(S.BUS_PRIVATE), "mem_open": len(mem_open),
-        "input_bus_id": seg.bus_id(BUS_INPUT), "journal_bus_id": seg.bus_id(BUS_JOURNAL),
-    }
+    systems = {"segment": SR.segment_verifier_system(), "memory": SR.memory_verifier_system(),
+               "joined": SR.joined_verifier_system()}
+    ids = {(s.bus_id(BUS_INPUT), s.bus_id(BUS_JOURNAL)) for s in systems.values()}
+    if len(ids) != 1:
+        raise ValueError("the circuits tag the input and journal buses differently")
+    ((input_id, journal_id),) = ids
+    return {**{name: proof_layout(s, params) for name, s in systems.items()},
+            "input_bus_id": input_id, "journal_bus_id": journal_id}
 
 
 @dataclass
@@ -126,7 +141,7 @@ def deploy(w3: Web3, preset: str = "compact", *, sender: str | None = None,
     queries = chain.deploy(w3, "verifier/queries", row_kernel, sender=sender)
     stark_c = chain.deploy(w3, "verifier/stark", ood.address, queries.address, sender=sender)
     chain.send(w3, queries.functions.set_opener(stark_c.address), sender)
-    for system in (SR.segment_verifier_system(), SR.memory_verifier_system()):
+    for system in (SR.segment_verifier_system(), SR.memory_verifier_system(), SR.joined_verifier_system()):
         circ = evm_stark.circuit(system, params, True)
         programs = [_code_contract(w3, p, sender) for p in circ.programs]
         chain.send(w3, stark_c.functions.register_circuit(circ.blob, circ.digest, programs), sender)
@@ -226,23 +241,23 @@ def verify_proof(v: Verifier, vk: stark.VerifyingKey, proof: stark.StarkProof, s
             progress(f"{what}: {first + count}/{nq} queries")
 
 
-def receipt_arguments(rec: SR.SegmentedReceipt, vks: list[stark.VerifyingKey],
-                      proofs: list[stark.StarkProof]) -> tuple:
-    """The arguments of ``receipt.vy`` ``verify_receipt``: the claim, the keys, every proof's
-    binding (the memory proof's first), publics stream and open-bus totals. ``vks`` is
-    (memory key, segment key); ``proofs`` the memory proof, then the segments'."""
+def receipt_arguments(rec: SR.SegmentedReceipt, items: list[SR.ProofItem]) -> tuple:
+    """The arguments of ``receipt.vy`` ``verify_receipt``: the claim, the keys, the layout,
+    every proof's binding (in the seed's order) and its publics stream and open-bus
+    totals (a joined receipt passes an empty memory proof)."""
     claim = rec.claim
-
-    def vk_of(i: int) -> stark.VerifyingKey:
-        return vks[0] if i == 0 else vks[1]
 
     def key(ref: SR.KeyRef) -> tuple[bytes, bytes]:
         return ref.pre_root, bytes(h or 0 for h in ref.pre_log_heights)
 
-    bindings = b"".join(SR._binding(vk_of(i), p) for i, p in enumerate(proofs))
-    refs = [(evm_stark.publics_stream(p), evm_stark.open_totals(vk_of(i), p)) for i, p in enumerate(proofs)]
+    def ref(it: SR.ProofItem) -> tuple[bytes, list[int]]:
+        return evm_stark.publics_stream(it.proof), evm_stark.open_totals(it.vk, it.proof)
+
+    memory = [ref(it) for it in items if not it.segment] or [(b"", [])]
+    segments = [ref(it) for it in items if it.segment]
     return (claim.image_id, claim.input, claim.journal, claim.exit_code, claim.cycles, rec.input_read,
-            key(rec.memory_key), key(rec.segment_key), bindings, refs[0], refs[1:])
+            key(rec.memory_key), key(rec.segment_key), key(rec.whole_key), rec.joined,
+            b"".join(it.binding for it in items), memory[0], segments)
 
 
 def verify_receipt(v: Verifier, data: bytes, *, sender: str | None = None,
@@ -258,18 +273,11 @@ def verify_receipt(v: Verifier, data: bytes, *, sender: str | None = None,
     params = params_of(rec.preset, allow_insecure=True)
     if params != v.params:
         raise VerificationError(f"this verifier checks {v.params.name} receipts, not {rec.preset}")
-    mem_vk = SR._vk(SR.memory_verifier_system(), params, rec.memory_key, "memory")
-    seg_vk = SR._vk(SR.segment_verifier_system(), params, rec.segment_key, "segment")
-    mem_proof = SR._decode_proof(rec.memory_proof, mem_vk, "the memory proof")
-    seg_proofs = [SR._decode_proof(p, seg_vk, f"segment {i + 1}") for i, p in enumerate(rec.segment_proofs)]
-    bindings = [SR._binding(mem_vk, mem_proof)] + [SR._binding(seg_vk, p) for p in seg_proofs]
-    seed = SG.shared_seed(claim, bindings)
+    items = SR.receipt_proofs(rec, SR.receipt_keys(rec, params))
+    seed = SG.shared_seed(claim, [it.binding for it in items])
     steps: list[Step] = []
-    verify_proof(v, mem_vk, mem_proof, seed, "memory proof", sender, steps, progress)
-    for i, p in enumerate(seg_proofs):
-        verify_proof(v, seg_vk, p, seed, f"segment {i + 1}", sender, steps, progress)
-
-    r = send_step(v.w3, v.receipt.functions.verify_receipt(*receipt_arguments(rec, [mem_vk, seg_vk], [mem_proof, *seg_proofs])),
-                  sender, "receipt", steps)
+    for it in items:
+        verify_proof(v, it.vk, it.proof, seed, it.what, sender, steps, progress)
+    r = send_step(v.w3, v.receipt.functions.verify_receipt(*receipt_arguments(rec, items)), sender, "receipt", steps)
     (event,) = v.receipt.events.ReceiptVerified().process_receipt(r)
     return OnchainResult(bytes(event["args"]["claim_digest"]), steps)

@@ -62,27 +62,27 @@ def anvil_url():
     stop_anvil(process)
 
 
-def chain_receipt(cache: Path, name: str, public_input: bytes, private_input: bytes = b"") -> bytes:
+def chain_receipt(cache: Path, name: str, public_input: bytes, private_input: bytes = b"", *,
+                  split: bool = False) -> bytes:
     """A receipt of guest ``name`` at the preset chain-settled jobs are proven at, proven once
-    per test run into ``cache`` (a file lock keeps xdist workers from proving it twice)."""
-    from prover import stark
+    per test run into ``cache`` (a file lock keeps xdist workers from proving it twice);
+    ``split``: a one-segment run in the split layout (a memory proof and a segment proof)."""
     from prover.keccak import keccak256
     from prover.zkmips import segment_receipt as SR
     from prover.zkmips import segments as SG
     from prover.zkmips.receipt import params_of
     from settlement.deployment import CHAIN_PRESET
     params = params_of(CHAIN_PRESET, allow_insecure=False)
-    version = stark.circuit_digest(SR.segment_verifier_system(), params, True).hex()[:12]
     key = keccak256(public_input + b"|" + private_input).hex()[:12]
     cache.mkdir(parents=True, exist_ok=True)
-    path = cache / f"{name}-{CHAIN_PRESET}-{version}-{key}.rcpt"
+    path = cache / f"{name}-{CHAIN_PRESET}-{SR.receipt_tag(params)}-{key}{'-split' if split else ''}.rcpt"
     with open(cache / "prove.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not path.exists():
             runner = SG.LocalRunner(1)
             try:
                 data = SR.prove_segmented(guest(name).read_bytes(), public_input, private_input, params=params,
-                                          runner=runner).encode()
+                                          runner=runner, join_single_segment=not split).encode()
             finally:
                 runner.close()
             path.write_bytes(data)

@@ -19,11 +19,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from prover import stark
 from prover.air import System, Table
 from prover.zkmips import add_sub, bitmanip, bitwise, divrem, lookup, lt, mem_instr, mul, shift
 from prover.zkmips import boundary as B
 from prover.zkmips import syscall as S
 from prover.zkmips import cpu as C
+from prover.zkmips import heights as H
 from prover.zkmips import memory as M
 from prover.zkmips import program as P
 from prover.zkmips import witness as W
@@ -256,6 +258,35 @@ def _witness(rows: np.ndarray, program_rows: np.ndarray, image: M.MemoryImage, e
     traces.update(extra_traces({k: v[at:] for k, v in history.accesses.items()}))
     publics = {C.TABLE_NAME: [int(rows.shape[0])], **extra_publics}
     return ExecutionWitness(traces, publics, history, ev, sends)
+
+
+def fri_padded(vk: stark.VerifyingKey, traces: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``traces`` with the tables raised to :func:`heights.fri_friendly_heights` (fewer FRI
+    layers: smaller proofs, cheaper on chain), before the lookup tables count them. Only a
+    table whose trace ends in a zero row is raised, by more zero rows: zeros are those tables'
+    padding rows; a table padded otherwise (the CPU's clock runs on) or full keeps its height."""
+    log_heights = {name: int(t.shape[0]).bit_length() - 1 for name, t in traces.items()}
+    shapes = []
+    for info, pre_height in zip(vk.infos, vk.pre_log_heights):
+        name = info.table.name
+        if pre_height is not None:           # in the key (the lookup tables' traces come later)
+            shapes.append(H.TableShape(name, pre_height, info.main_width + info.layout.width, True))
+        elif name in traces:
+            shapes.append(H.TableShape(name, log_heights[name], info.main_width + info.layout.width, False,
+                                       _ends_in_zeros(traces[name])))
+    params = vk.params
+    targets = H.fri_friendly_heights(shapes, extra=1 if vk.hiding else 0, max_log_arity=params.max_log_arity,
+                                     final=params.log_final_poly_len)
+    out = dict(traces)
+    for name, lh in targets.items():
+        trace = traces.get(name)
+        if trace is not None and lh > log_heights[name]:
+            out[name] = np.concatenate([trace, np.zeros(((1 << lh) - trace.shape[0], trace.shape[1]), trace.dtype)])
+    return out
+
+
+def _ends_in_zeros(trace: np.ndarray) -> bool:
+    return trace.shape[0] > 0 and not trace[-1].any()
 
 
 def with_lookups(tables: Sequence[Table], traces: dict[str, np.ndarray],

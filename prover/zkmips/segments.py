@@ -1,7 +1,7 @@
 """Segmented proving: a run cut into segments proven in parallel, joined by a shared
 memory argument (docs/segments.md).
 
-One receipt holds N + 1 STARK proofs under two verifying keys:
+A receipt of N >= 2 segments holds N + 1 STARK proofs under two verifying keys:
 
 * segment ``s`` (1..N, :func:`machine.segment_tables`): ``segment_cycles`` cycles of the
   run (the last one fewer), its own offline memory argument, and on the open ``gmem``
@@ -30,6 +30,13 @@ The run's private input is one table in the memory proof; segments read it over 
 blinds that sum to zero over the proofs, so a proof's totals reveal nothing; the verifier
 checks that ``gmem`` and ``private`` sum to zero and ``input``/``journal`` to the claim's
 bytes.
+
+A run of one segment is *joined*: one proof under a third key (:func:`machine.build_tables`:
+the segment's tables and the memory proof's in one system, ``gmem`` and ``private`` closed
+inside it), made by one "whole" task (:func:`run_task`). It is the same statement with one
+proof's fixed costs instead of two: an on-chain verifier pays about a quarter less
+(docs/onchain-verifier.md). The image id covers all three keys, so either form of a
+program's receipt claims the same id.
 """
 
 from __future__ import annotations
@@ -70,7 +77,7 @@ from vm.layout import NPC, NUM_REGS, PAGE_BITS, PC, WORDS_PER_PAGE
 from vm.syscall_log import SyscallLog
 from vm.tracer import iter_trace
 
-IMAGE_ID_DOMAIN = b"zkmips-image-v3"
+IMAGE_ID_DOMAIN = b"zkmips-image-v4"
 SEED_DOMAIN = b"zkmips-receipt-seed-v1"
 #: A segment's cycles: the Boundary table writes the end state at 8 (cycles + 1), which
 #: must stay within 2^24 of its start reads (memory.MAX_TS_GAP).
@@ -90,10 +97,10 @@ class NotProvableError(ValueError):
 
 
 # ----------------------------------------------------------------------------- keys
-def image_id_of(segment_digest: bytes, image_digest: bytes) -> bytes:
-    """The program's id: both verifying keys (the code and the initial state, entry pc
-    included: it is the PC cell of the image)."""
-    return keccak256(IMAGE_ID_DOMAIN + segment_digest + image_digest)
+def image_id_of(segment_digest: bytes, image_digest: bytes, whole_digest: bytes) -> bytes:
+    """The program's id: its three verifying keys (the code, the initial state with the
+    entry pc as the image's PC cell, and both in the joined key of one-segment runs)."""
+    return keccak256(IMAGE_ID_DOMAIN + segment_digest + image_digest + whole_digest)
 
 
 @dataclass
@@ -108,10 +115,13 @@ class SegmentKeys:
     segment_pk: stark.ProvingKey
     image_tables: list[Table]
     image_pk: stark.ProvingKey
+    #: The joined key of a one-segment run: both systems' tables in one proof.
+    whole_tables: list[Table]
+    whole_pk: stark.ProvingKey
 
     @property
     def image_id(self) -> bytes:
-        return image_id_of(self.segment_pk.vk.digest, self.image_pk.vk.digest)
+        return image_id_of(self.segment_pk.vk.digest, self.image_pk.vk.digest, self.whole_pk.vk.digest)
 
     @classmethod
     def setup(cls, program: Program, params: FriParams) -> "SegmentKeys":
@@ -120,8 +130,11 @@ class SegmentKeys:
         image = S.kernel_image(M.memory_image(program), program.end)
         seg = MC.segment_tables(rows)
         img = MC.image_tables(image)
-        return cls(program, params, rows, image, seg, stark.setup(MC.build_system(seg), params, hiding=True),
-                   img, stark.setup(MC.build_system(img), params, hiding=True))
+        whole = MC.build_tables(rows, image)
+
+        def setup(tables: list[Table]) -> stark.ProvingKey:
+            return stark.setup(MC.build_system(tables), params, hiding=True)
+        return cls(program, params, rows, image, seg, setup(seg), img, setup(img), whole, setup(whole))
 
 
 _segment_keys: KeyCache[SegmentKeys] = KeyCache(SegmentKeys.setup)
@@ -288,6 +301,28 @@ def _start_values(ex: Executor, keys: np.ndarray, kernel: dict[int, int]) -> np.
 def segment_witness(key: SegmentKeys, job: SegmentJob) -> tuple[dict[str, np.ndarray], dict[str, list[int]],
                                                               MC.ExecutionWitness]:
     """Replay the run, trace the segment, build every trace of its proof."""
+    wit, _ = _segment_execution(key, job)
+    traces = MC.with_lookups(key.segment_tables, MC.fri_padded(key.segment_pk.vk, wit.traces), wit.publics)
+    return traces, wit.publics, wit
+
+
+def whole_witness(key: SegmentKeys, job: SegmentJob) -> tuple[dict[str, np.ndarray], dict[str, list[int]], Claim]:
+    """Every trace of a one-segment run's joined proof (the segment's tables and the
+    memory proof's, the lookup tables counting both) and the run's claim."""
+    if job.plan.index != 1 or job.plan.first_cycle != 1 or np.any(job.plan.prev_seg):
+        raise ValueError("a joined proof covers a whole run: one segment, from the first cycle")
+    wit, result = _segment_execution(key, job)
+    if result.cycles != job.plan.cycles:
+        raise ValueError(f"the run goes on after the segment's {job.plan.cycles} cycles (not a one-segment run)")
+    memory = global_memory_traces(key, [job.plan], [(wit.cells["key"], wit.cells["final"])], wit.syscalls)
+    traces = MC.with_lookups(key.whole_tables, MC.fri_padded(key.whole_pk.vk, {**wit.traces, **memory}), wit.publics)
+    claim = Claim(key.image_id, job.public_input, bytes(result.journal), result.exit_code, result.cycles)
+    return traces, wit.publics, claim
+
+
+def _segment_execution(key: SegmentKeys, job: SegmentJob) -> tuple[MC.ExecutionWitness, "object"]:
+    """Replay the run to the segment, trace it, run on to the end: the segment's traces
+    (without the lookup tables' multiplicities) and the run's result (``vm`` RunResult)."""
     p = job.plan
     ex = Executor.for_program(key.program, job.public_input, job.private_input)
     log = SyscallLog.attach(ex)
@@ -308,9 +343,7 @@ def segment_witness(key: SegmentKeys, job: SegmentJob) -> tuple[dict[str, np.nda
     values[kernel] = [sys_start.kernel_start[int(k)] for k in p.listed[kernel]]
     nz = values != 0
     spec = MC.SegmentSpec(p.index, p.first_cycle, p.listed, p.prev_seg, M.MemoryImage(p.listed[nz], values[nz]), end)
-    wit = MC.segment_witness(buf, key.program_rows, run_io, spec)
-    traces = MC.with_lookups(key.segment_tables, wit.traces, wit.publics)
-    return traces, wit.publics, wit
+    return MC.segment_witness(buf, key.program_rows, run_io, spec), result
 
 
 def _rng(job: SegmentJob) -> KeyedRandom:
@@ -340,7 +373,8 @@ def _commit_round1(key: SegmentKeys, job: SegmentJob) -> tuple[stark.MainCommitm
 def run_task(phase: str, payload: bytes, keep_round1: bool = False) -> bytes:
     """The unit of work for one segment (any process, any machine; pure, so a retry is
     safe): ``"commit"`` returns the binding and the listed cells' final values,
-    ``"prove"`` the segment's proof bytes.
+    ``"prove"`` the segment's proof bytes, ``"whole"`` the joined proof of a one-segment
+    run (both rounds in one task: nothing waits on other proofs' bindings).
 
     With ``keep_round1`` (a runner that proves its segments in its own process, where
     commit and prove of a one-segment run follow each other) the commit task keeps its
@@ -351,6 +385,15 @@ def run_task(phase: str, payload: bytes, keep_round1: bool = False) -> bytes:
     job = SegmentJob.decode(payload)
     params = PRESETS[job.preset]
     key = segment_keys(job.elf, params)
+    if phase == "whole":
+        drop_kept_round1()
+        traces, publics, claim = whole_witness(key, job)
+        round1 = stark.commit_main(key.whole_pk, traces, publics, rng=_rng(job), open_totals=job.blinds)
+        del traces
+        seed = shared_seed(claim, [round1.binding])
+        proof = stark.prove_committed(key.whole_pk, round1, logup_seed=lambda binding: seed)
+        vk = key.whole_pk.vk
+        return stark_bytes.encode(proof, vk.digest, vk.hiding)
     if phase == "commit":
         drop_kept_round1()
         round1, wit = _commit_round1(key, job)
@@ -489,10 +532,18 @@ def shared_seed(claim: Claim, bindings: Sequence[bytes]) -> bytes:
 
 def memory_proof_witness(key: SegmentKeys, run: RunPlan, commits: Sequence[tuple[np.ndarray, np.ndarray]]
                          ) -> dict[str, np.ndarray]:
-    """The memory proof's traces: every cell of the image or of a segment, its final
-    value (from the last segment listing it) and that segment's number; the run's
-    private input with every segment's reads."""
-    plans = run.segments
+    """The memory proof's traces, its Range16 multiplicities included."""
+    traces = global_memory_traces(key, run.segments, commits, run.syscalls)
+    return MC.with_lookups(key.image_tables, MC.fri_padded(key.image_pk.vk, traces), {})
+
+
+def global_memory_traces(key: SegmentKeys, plans: Sequence[SegmentPlan],
+                         commits: Sequence[tuple[np.ndarray, np.ndarray]], syscalls: S.SyscallWitness
+                         ) -> dict[str, np.ndarray]:
+    """The Image, MemoryGlobal and PrivateInput traces: every cell of the image or of a
+    segment, its final value (from the last segment listing it, ``commits``) and that
+    segment's number; the run's private input with every segment's reads (``syscalls``,
+    the whole run's)."""
     keys = key.image.keys
     final_seg = np.zeros(keys.size, np.int64)
     _, final = key.image.lookup(keys)
@@ -507,7 +558,6 @@ def memory_proof_witness(key: SegmentKeys, run: RunPlan, commits: Sequence[tuple
         at_new = np.searchsorted(merged, ck)
         new_final[at_new], new_seg[at_new] = cf, plan.index
         keys, final, final_seg = merged, new_final, new_seg
-    traces = {M.IMAGE_TABLE: M.image_trace(key.image),
-              M.GLOBAL_MEMORY_TABLE: M.global_memory_trace(keys, key.image, final, final_seg),
-              S.PRIVATE_TABLE: S.private_input_trace(run.syscalls)}
-    return MC.with_lookups(key.image_tables, traces, {})
+    return {M.IMAGE_TABLE: M.image_trace(key.image),
+            M.GLOBAL_MEMORY_TABLE: M.global_memory_trace(keys, key.image, final, final_seg),
+            S.PRIVATE_TABLE: S.private_input_trace(syscalls)}

@@ -45,9 +45,8 @@ def test_the_verifiers_bounds_hold_the_circuits_it_registers(receipts):
     def bound(name: str) -> int:
         return int(re.search(rf"^{name}: constant\(uint256\) = (\d+)", src, re.M).group(1))
 
-    parts = Parts.of(receipts[0])
-    for i, proof in enumerate(parts.proofs[:2]):
-        vk = parts.vk(i)
+    for i, (proof, vk) in enumerate((p, parts.vk(i)) for parts in (Parts.of(receipts[0]), Parts.of(receipts[2]))
+                                    for i, p in enumerate(parts.proofs)):
         a = evm_stark.begin_args(vk, proof, bytes(32))
         for arg, name in (("opened", "MAX_OPENED"), ("head", "MAX_HEAD"), ("fri_head", "MAX_FRI_HEAD"),
                           ("circuit", "MAX_CIRCUIT")):
@@ -63,9 +62,14 @@ def test_the_verifiers_bounds_hold_the_circuits_it_registers(receipts):
 
 @pytest.fixture(scope="session")
 def receipts(tmp_path_factory) -> list[bytes]:
-    # the cache the chain-settlement tests share: the first input's receipt is theirs too
+    """Two joined receipts of one-segment runs and a split one of the first run (a memory
+    proof and a segment proof: the layout of longer runs). The cache is the one the
+    chain-settlement tests share: the first receipt is theirs too."""
     cache = tmp_path_factory.getbasetemp().parent / "chain-receipts"
-    return [chain_receipt(cache, "hello", i) for i in INPUTS]
+    return [chain_receipt(cache, "hello", i) for i in INPUTS] + [chain_receipt(cache, "hello", INPUTS[0], split=True)]
+
+
+LAYOUTS = {"joined": 0, "split": 2}        # the receipts of each layout
 
 
 @pytest.fixture(scope="module")
@@ -83,30 +87,31 @@ def _module_vyper_cache(tmp_path_factory):
 class Parts:
     """A receipt taken apart as the driver sends it."""
     rec: SR.SegmentedReceipt
-    mem_vk: stark.VerifyingKey
-    seg_vk: stark.VerifyingKey
-    proofs: list[stark.StarkProof]   # the memory proof first
+    items: list[SR.ProofItem]        # the keys and the honest proofs, in the seed's order
+    proofs: list[stark.StarkProof]   # the proofs as changed (a split receipt's memory proof first)
 
     @classmethod
     def of(cls, data: bytes) -> "Parts":
         rec = SR.decode(data)
-        mem_vk = SR._vk(SR.memory_verifier_system(), COMPACT, rec.memory_key, "memory")
-        seg_vk = SR._vk(SR.segment_verifier_system(), COMPACT, rec.segment_key, "segment")
-        proofs = [SR._decode_proof(rec.memory_proof, mem_vk, "m")] + \
-            [SR._decode_proof(p, seg_vk, "s") for p in rec.segment_proofs]
-        return cls(rec, mem_vk, seg_vk, proofs)
+        items = SR.receipt_proofs(rec, SR.receipt_keys(rec, COMPACT))
+        return cls(rec, items, [it.proof for it in items])
 
     def clone(self) -> "Parts":
         """A copy whose proofs can be changed (the keys are shared: they are never changed)."""
-        return Parts(self.rec, self.mem_vk, self.seg_vk, copy.deepcopy(self.proofs))
+        return Parts(self.rec, self.items, copy.deepcopy(self.proofs))
 
     def vk(self, i: int) -> stark.VerifyingKey:
-        return self.mem_vk if i == 0 else self.seg_vk
+        return self.items[i].vk
+
+    @property
+    def current(self) -> list[SR.ProofItem]:
+        return [dataclasses.replace(it, proof=p) for it, p in zip(self.items, self.proofs)]
 
     def encode(self) -> bytes:
-        mem = stark_bytes.encode(self.proofs[0], self.mem_vk.digest, True)
-        segs = tuple(stark_bytes.encode(p, self.seg_vk.digest, True) for p in self.proofs[1:])
-        return dataclasses.replace(self.rec, memory_proof=mem, segment_proofs=segs).encode()
+        blobs = [stark_bytes.encode(p, self.vk(i).digest, True) for i, p in enumerate(self.proofs)]
+        if self.rec.joined:
+            return dataclasses.replace(self.rec, segment_proofs=tuple(blobs)).encode()
+        return dataclasses.replace(self.rec, memory_proof=blobs[0], segment_proofs=tuple(blobs[1:])).encode()
 
 
 # ----------------------------------------------------------------------------- driving the steps
@@ -117,13 +122,11 @@ def _begin(v: OV.Verifier, parts: Parts, i: int, seed: bytes):
 
 
 def _seed(parts: Parts) -> bytes:
-    bindings = [SR._binding(parts.vk(i), p) for i, p in enumerate(parts.proofs)]
-    return SG.shared_seed(parts.rec.claim, bindings)
+    return SG.shared_seed(parts.rec.claim, [it.binding for it in parts.current])
 
 
 def _receipt_call(v: OV.Verifier, parts: Parts):
-    return v.receipt.functions.verify_receipt(*OV.receipt_arguments(parts.rec, [parts.mem_vk, parts.seg_vk],
-                                                                     parts.proofs))
+    return v.receipt.functions.verify_receipt(*OV.receipt_arguments(parts.rec, parts.current))
 
 
 class Replay:
@@ -211,17 +214,18 @@ class Replay:
         return self.ok(_receipt_call(self.v, parts))
 
 
-@pytest.fixture
-def replay(verifier, receipts):
-    """The honest run of receipts[0], on a chain rolled back afterwards (sessions open once)."""
+@pytest.fixture(params=sorted(LAYOUTS))
+def replay(request, verifier, receipts):
+    """The honest run of a receipt of each layout, on a chain rolled back afterwards
+    (sessions open once)."""
     snap = chain.snapshot(verifier.w3)
-    yield Replay(verifier, Parts.of(receipts[0]))
+    yield Replay(verifier, Parts.of(receipts[LAYOUTS[request.param]]))
     chain.revert(verifier.w3, snap)
 
 
 # ----------------------------------------------------------------------------- tests
 def test_registered_circuits_are_generated_from_the_python_systems(verifier):
-    for system in (SR.segment_verifier_system(), SR.memory_verifier_system()):
+    for system in (SR.segment_verifier_system(), SR.memory_verifier_system(), SR.joined_verifier_system()):
         circ = evm_stark.circuit(system, COMPACT, True)
         assert verifier.stark.functions.circuit_digest(keccak256(circ.blob)).call() == \
             stark.circuit_digest(system, COMPACT, True)
@@ -269,45 +273,50 @@ def test_query_batches_cover_the_queries_in_equal_batches_under_the_planned_gas(
 
 def test_steps_cannot_be_replayed_or_reordered(replay):
     v, parts = replay.v, replay.parts
-    assert not replay.ok(_begin(v, parts, 1, replay.seed)), "a session opens once"
-    blob = evm_stark.query_blob(parts.vk(1), parts.proofs[1], 0, 1)
-    assert not replay.ok(OV.queries_call(v, replay.sessions[1], 1, blob)), "no queries after the last"
+    last = len(parts.proofs) - 1
+    assert not replay.ok(_begin(v, parts, last, replay.seed)), "a session opens once"
+    blob = evm_stark.query_blob(parts.vk(last), parts.proofs[last], 0, 1)
+    assert not replay.ok(OV.queries_call(v, replay.sessions[last], 1, blob)), "no queries after the last"
     replay.at(("claim",))
     short = copy.copy(parts)
-    short.proofs = parts.proofs[:1]
-    assert not replay.ok(_receipt_call(v, short)), "a receipt has its segments"
-    replay.at(("query", 1, 3))
-    blob = evm_stark.query_blob(parts.vk(1), parts.proofs[1], 4, 1)
-    assert not replay.ok(OV.queries_call(v, replay.sessions[1], 1, blob)), "queries come in order"
+    short.items, short.proofs = parts.items[:-1], parts.proofs[:-1]
+    if short.proofs:
+        assert not replay.ok(_receipt_call(v, short)), "a receipt has its segments"
+    flipped = copy.copy(parts)                 # the other layout's reading of the same proofs
+    flipped.rec = dataclasses.replace(parts.rec, joined=not parts.rec.joined)
+    assert not replay.ok(_receipt_call(v, flipped)), "a proof counts under its own layout only"
+    replay.at(("query", last, 3))
+    blob = evm_stark.query_blob(parts.vk(last), parts.proofs[last], 4, 1)
+    assert not replay.ok(OV.queries_call(v, replay.sessions[last], 1, blob)), "queries come in order"
 
 
 def test_facts_of_another_receipt_do_not_verify_this_claim(replay, receipts):
-    other = Parts.of(receipts[1])
+    other = Parts.of(receipts[1])             # joined: its one proof is a segment's under another key
     spliced = copy.copy(replay.parts)
-    spliced.proofs = [replay.parts.proofs[0], other.proofs[1]]
+    spliced.proofs = replay.parts.proofs[:-1] + [other.proofs[-1]]
     with pytest.raises(VerificationError):
         SR.verify_segmented(spliced.encode())
-    assert not replay.accepts(spliced, ("proof", 1))
+    assert not replay.accepts(spliced, ("proof", len(spliced.proofs) - 1))
 
 
 def test_non_canonical_field_elements_are_refused(replay):
     """A value v + p (the same residue, another encoding): the Python verifier refuses it
     and so does the chain, before it hashes anything."""
     v, parts = replay.v, replay.parts
-    a = evm_stark.begin_args(parts.vk(1), parts.proofs[1], replay.seed)
-    at = len(a["opened"]) - 32 - 16            # the last opened quotient value, before the mask root
-    word = int.from_bytes(a["opened"][at:at + 4], "little") + P
-    opened = a["opened"][:at] + word.to_bytes(4, "little") + a["opened"][at + 4:]
-    replay.at(("proof", 1))
-    with pytest.raises(chain.Reverted, match="non-canonical"):
-        OV.send_step(replay.w3, v.stark.functions.begin(a["circuit"], a["pre_root"], a["pre_heights"], a["seed"],
-                                                       a["head"], opened, a["fri_head"]), replay.sender, "begin", [])
     blob = evm_stark.query_blob(parts.vk(0), parts.proofs[0], 0, 1)
     word = int.from_bytes(blob[:4], "little") + P  # the first row value of the first round
-    replay.at(("query", 0, 0))
+    replay.at(("query", 0, 0))                     # the later step first: Replay goes backwards
     with pytest.raises(chain.Reverted, match="non-canonical"):
         OV.send_step(replay.w3, OV.queries_call(v, replay.sessions[0], 1, word.to_bytes(4, "little") + blob[4:]),
                      replay.sender, "query", [])
+    a = evm_stark.begin_args(parts.vk(0), parts.proofs[0], replay.seed)
+    at = len(a["opened"]) - 32 - 16            # the last opened quotient value, before the mask root
+    word = int.from_bytes(a["opened"][at:at + 4], "little") + P
+    opened = a["opened"][:at] + word.to_bytes(4, "little") + a["opened"][at + 4:]
+    replay.at(("proof", 0))
+    with pytest.raises(chain.Reverted, match="non-canonical"):
+        OV.send_step(replay.w3, v.stark.functions.begin(a["circuit"], a["pre_root"], a["pre_heights"], a["seed"],
+                                                       a["head"], opened, a["fri_head"]), replay.sender, "begin", [])
 
 
 # ----------------------------------------------------------------------------- mutations
@@ -410,7 +419,7 @@ def _mutate(parts: Parts, rng: random.Random) -> tuple[str, Parts, tuple]:
 def test_chain_and_python_agree_on_every_mutation(replay):
     """Hundreds of random changes: the Python verifier and the chain must agree on each."""
     rng = random.Random(20261127)
-    cases = [_mutate(replay.parts, rng) for _ in range(MUTATIONS)]
+    cases = [_mutate(replay.parts, rng) for _ in range(MUTATIONS // len(LAYOUTS))]
     seen: dict[str, int] = {}
     for what, mutated, where in sorted(cases, key=lambda c: replay.order(c[2])):
         try:

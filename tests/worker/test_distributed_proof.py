@@ -46,3 +46,16 @@ def test_receipt_through_two_workers_survives_one_killed_mid_segment(workers, ru
     res = vm.execute(elf, PUBLIC, PRIVATE)
     assert (claim.journal, claim.exit_code, claim.cycles) == (res.journal, res.exit_code, res.cycles)
     assert len(receipt.segment_proofs) == 6
+
+
+def test_a_one_segment_run_is_proven_joined_by_a_worker(workers, runner_factory, compile_c):
+    """A run of one segment goes to a worker as one "whole" task (its handler is in the
+    allow-list) and comes back as a joined receipt."""
+    import vm
+    elf = build_io_guest(compile_c)
+    workers.start(1, ZKMIPS_TEST_TASK_MODULE="")
+    receipt = prove_segmented(elf, PUBLIC, PRIVATE, params=FAST, segment_log=12,
+                              runner=runner_factory(workers.queue, timeout=120))
+    assert receipt.joined and len(receipt.segment_proofs) == 1
+    claim = verify_segmented(receipt.encode(), allow_insecure=True)
+    assert claim.journal == vm.execute(elf, PUBLIC, PRIVATE).journal

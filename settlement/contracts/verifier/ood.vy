@@ -149,6 +149,7 @@ def layout(c: pd.Ctx, circuit: Bytes[pd.MAX_CIRCUIT], heights: DynArray[uint256,
     cm_slot: DynArray[uint256, pd.MAX_MATS] = []
     at: uint256 = 0
     rounds: uint256 = 0
+    group_of: uint256[128] = empty(uint256[128])  # 2 * height + point -> 1 + its group (0: none yet)
     for r: uint256 in range(4):
         root: bytes32 = empty(bytes32)
         if r == 0:
@@ -179,7 +180,6 @@ def layout(c: pd.Ctx, circuit: Bytes[pd.MAX_CIRCUIT], heights: DynArray[uint256,
             pts: uint256 = 2
             if r == 0:
                 w = tb.pre_w
-                h = lh + c.lb
             elif r == 1:
                 w = tb.main_w
             elif r == 2:
@@ -198,19 +198,21 @@ def layout(c: pd.Ctx, circuit: Bytes[pd.MAX_CIRCUIT], heights: DynArray[uint256,
                 cm.append((h << 32) | (w << 16) | (rounds << 8) | pts)
                 cm_slot.append(len(slot_w))
                 for p: uint256 in range(pts, bound=2):
-                    z: uint256 = c.zeta
-                    if p == 1:
-                        z = nxt
-                    g: uint256 = len(sess.group_h)
-                    for k: uint256 in range(len(sess.group_h), bound=pd.MAX_GROUPS):
-                        if sess.group_h[k] == h and sess.group_z[k] == z:
-                            g = k
-                            break
-                    if g == len(sess.group_h):
+                    # a group is a (height, point) pair, and the point is zeta or zeta times the
+                    # generator of the table's trace domain, which the height fixes: found by
+                    # (height, p) in one lookup, not a search of the groups
+                    key: uint256 = 2 * h + p
+                    g: uint256 = group_of[key]
+                    if g == 0:
+                        z: uint256 = c.zeta
+                        if p == 1:
+                            z = nxt
                         sess.group_h.append(h)
                         sess.group_z.append(z)
                         sess.group_v.append(0)
-                    sess.slot_group.append(g)
+                        g = len(sess.group_h)
+                        group_of[key] = g
+                    sess.slot_group.append(g - 1)
                     slot_w.append(w)
                     slot_at.append(at)
                     at += 16 * w

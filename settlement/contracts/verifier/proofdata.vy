@@ -15,7 +15,7 @@ MAX_SLOTS: constant(uint256) = 192
 MAX_GROUPS: constant(uint256) = 64
 MAX_QUERIES: constant(uint256) = 128
 MAX_LAYERS: constant(uint256) = 24
-MAX_FINAL: constant(uint256) = 16
+MAX_FINAL: constant(uint256) = 32
 MAX_CIRCUIT: constant(uint256) = 1024
 MAX_HEAD: constant(uint256) = 2048
 MAX_OPENED: constant(uint256) = 81920
@@ -24,7 +24,7 @@ MAX_FRI_HEAD: constant(uint256) = 2048
 # (EXTCODECOPY needs a constant length in Vyper), after one STOP byte.
 MAX_PROGRAM: constant(uint256) = 20480
 MAX_NODES: constant(uint256) = 4096
-MAX_SESSION: constant(uint256) = 39136
+MAX_SESSION: constant(uint256) = 39648
 MAX_OPEN_BUSES: constant(uint256) = 16
 # the widest matrix the row kernel's callers take (their buffers are EVM memory, charged
 # quadratically in every transaction; the segment's widest matrix has 218 columns)

@@ -29,7 +29,7 @@ GENERATOR_INV: constant(uint256) = 64944062
 # (settlement/evm_deep_fri.py fri_words: a head, the final polynomial, three words a group, eight
 # a layer); its output: the groups' sums, the roots, the section's status
 KERNEL_MAX_LAYERS: constant(uint256) = 24
-KERNEL_MAX_FINAL: constant(uint256) = 16
+KERNEL_MAX_FINAL: constant(uint256) = 32
 MAX_WALK: constant(uint256) = 4 + pd.MAX_GROUPS + 2 + 2 * KERNEL_MAX_LAYERS
 MAX_FRI_WORDS: constant(uint256) = 5 + KERNEL_MAX_FINAL + 3 * pd.MAX_GROUPS + 8 * KERNEL_MAX_LAYERS
 KERNEL_HEAD: constant(uint256) = 192 + 32 * (5 + pd.KERNEL_MAX_WIDTH + pd.MAX_MATS + 5 * pd.KERNEL_MAX_SLOTS + MAX_WALK

@@ -209,11 +209,76 @@ def test_a_one_segment_run_in_process_commits_its_segment_once(elf, monkeypatch)
     commits = []
     real = SG._commit_round1
     monkeypatch.setattr(SG, "_commit_round1", lambda key, job: commits.append(job.plan.index) or real(key, job))
-    one = prove_segmented(elf, PUBLIC, PRIVATE, params=FAST, segment_log=12, runner=SG.LocalRunner(1))
-    assert len(one.segment_proofs) == 1 and len(commits) == 1
+    one = prove_segmented(elf, PUBLIC, PRIVATE, params=FAST, segment_log=12, runner=SG.LocalRunner(1),
+                          join_single_segment=False)
+    assert len(one.segment_proofs) == 1 and len(commits) == 1 and not one.joined
     _verify(one)
     commits.clear()
     several = _prove(elf, PUBLIC, PRIVATE)
     n = len(several.segment_proofs)
     assert n > 1 and len(commits) == 2 * n and commits[:n] == commits[n:]
     assert not SG._kept_round1
+
+
+# ----------------------------------------------------------------------------- joined receipts
+@pytest.fixture(scope="module")
+def joined(elf) -> SegmentedReceipt:
+    return prove_segmented(elf, PUBLIC, PRIVATE, params=FAST, segment_log=12, runner=SG.LocalRunner(1))
+
+
+@pytest.fixture(scope="module")
+def split_one(elf) -> SegmentedReceipt:
+    return prove_segmented(elf, PUBLIC, PRIVATE, params=FAST, segment_log=12, runner=SG.LocalRunner(1),
+                           join_single_segment=False)
+
+
+def test_a_one_segment_run_is_one_joined_proof_with_the_same_claim(elf, joined, split_one, receipt):
+    """Both layouts of one run claim the same: the image id covers all three keys, so the
+    program has one id whether its runs take one segment or many."""
+    assert joined.joined and len(joined.segment_proofs) == 1 and joined.memory_proof == b""
+    assert decode(joined.encode()) == joined
+    claim = _verify(joined)
+    assert claim == _verify(split_one)
+    assert claim.image_id == receipt.claim.image_id == SG.image_id(elf, FAST)
+    res = vm.execute(elf, PUBLIC, PRIVATE)
+    assert (claim.journal, claim.exit_code, claim.cycles) == (res.journal, res.exit_code, res.cycles)
+    assert len(joined.encode()) < len(split_one.encode())
+
+
+def test_a_joined_proof_counts_only_under_the_joined_key(joined, split_one):
+    """The layout byte picks the key: a joined proof read as a segment's (with or without a
+    memory proof) and a segment's proof read as joined are rejected."""
+    _rejected(dataclasses.replace(joined, joined=False))
+    _rejected(dataclasses.replace(joined, joined=False, memory_proof=split_one.memory_proof))
+    _rejected(dataclasses.replace(split_one, joined=True, memory_proof=b""))
+    _rejected(dataclasses.replace(joined, whole_key=split_one.segment_key))
+    with pytest.raises(VerificationError, match="one segment"):
+        decode(dataclasses.replace(joined, segment_proofs=joined.segment_proofs * 2).encode())
+
+
+def test_a_joined_proof_of_another_run_or_claim_is_rejected(elf, joined):
+    other = prove_segmented(elf, OTHER_PUBLIC, OTHER_PRIVATE, params=FAST, segment_log=12, runner=SG.LocalRunner(1))
+    _rejected(dataclasses.replace(joined, segment_proofs=other.segment_proofs))
+    c = joined.claim
+    for changed in (dataclasses.replace(c, journal=other.claim.journal), dataclasses.replace(c, exit_code=c.exit_code ^ 1),
+                    dataclasses.replace(c, cycles=c.cycles - 1), dataclasses.replace(c, input=OTHER_PUBLIC)):
+        _rejected(dataclasses.replace(joined, claim=changed))
+    _rejected(dataclasses.replace(joined, input_read=joined.input_read - 1))
+
+
+def test_a_joined_proof_with_another_private_byte_is_rejected(elf, monkeypatch):
+    """The private bus is closed inside a joined proof: a private table that differs from
+    what the segment's reads saw does not balance (the engine's closed-bus check)."""
+    def flip(trace, col, n):
+        trace[0, col["byte"]] ^= 1
+    _forge_private_table(monkeypatch, flip)
+    with pytest.raises(VerificationError, match="closed bus"):
+        verify_segmented(prove_segmented(elf, PUBLIC, PRIVATE, params=FAST, segment_log=12,
+                                         runner=SG.LocalRunner(1)).encode(), allow_insecure=True)
+
+
+def test_a_joined_task_refuses_a_run_longer_than_its_segment(elf):
+    plan = SG.plan_segments(SG.segment_keys(elf, FAST), PUBLIC, PRIVATE, 1 << SEGMENT_LOG, 1 << 20)
+    job = SG.SegmentJob(elf, PUBLIC, PRIVATE, FAST.name, plan.segments[0], {}, bytes(32))
+    with pytest.raises(ValueError, match="not a one-segment run"):
+        SG.run_task("whole", job.encode())
