@@ -256,7 +256,7 @@ def receipt_arguments(rec: SR.SegmentedReceipt, items: list[SR.ProofItem]) -> tu
     memory = [ref(it) for it in items if not it.segment] or [(b"", [])]
     segments = [ref(it) for it in items if it.segment]
     return (claim.image_id, claim.input, claim.journal, claim.exit_code, claim.cycles, rec.input_read,
-            key(rec.memory_key), key(rec.segment_key), key(rec.whole_key), rec.joined,
+            key(rec.memory_key), key(rec.segment_key), key(rec.joined_key), rec.joined,
             b"".join(it.binding for it in items), memory[0], segments)
 
 

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[[bytes], bytes]
 TEST_MODULE_ENV = "ZKMIPS_TEST_TASK_MODULE"
-PROVER_PHASES = ("commit", "prove", "whole")
+PROVER_PHASES = ("commit", "prove", "joined")
 
 
 def _prover_handler(phase: str) -> Handler:

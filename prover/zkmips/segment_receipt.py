@@ -39,7 +39,7 @@ from prover.errors import VerificationError
 from prover.keccak import keccak256
 from prover.randomness import KeyedRandom
 from prover.security import DEFAULT, FriParams
-from prover.zkmips import keys as whole_keys
+from prover.zkmips import keys as whole_run
 from prover.zkmips import machine as MC
 from prover.zkmips import memory as M
 from prover.zkmips import program as P
@@ -77,7 +77,7 @@ class SegmentedReceipt:
     input_read: int
     memory_key: KeyRef
     segment_key: KeyRef
-    whole_key: KeyRef
+    joined_key: KeyRef
     memory_proof: bytes
     segment_proofs: tuple[bytes, ...] = field(default_factory=tuple)
     joined: bool = False
@@ -86,7 +86,7 @@ class SegmentedReceipt:
         w = write_head(MAGIC, VERSION, self.claim)
         w.blob(self.preset.encode())
         w.u32(self.input_read)
-        for ref in (self.memory_key, self.segment_key, self.whole_key):
+        for ref in (self.memory_key, self.segment_key, self.joined_key):
             write_key(w, ref.pre_root, ref.pre_log_heights)
         w.u8(JOINED if self.joined else SPLIT)
         if not self.joined:
@@ -100,7 +100,7 @@ class SegmentedReceipt:
     def proof_shape(self) -> dict:
         """The proofs' shape without verifying them (for ``zkmips inspect``): the tables
         of the first segment's proof (every segment has the same ones)."""
-        system = whole_keys.verifier_system() if self.joined else segment_verifier_system()
+        system = joined_verifier_system() if self.joined else segment_verifier_system()
         return {"preset": self.preset, "segments": len(self.segment_proofs), "joined": self.joined,
                 "memory_proof_bytes": len(self.memory_proof),
                 "segment_proof_bytes": [len(p) for p in self.segment_proofs],
@@ -144,7 +144,7 @@ def memory_verifier_system() -> System:
 
 def joined_verifier_system() -> System:
     """The joined key's system: every table in one proof (the whole-run proof's system)."""
-    return whole_keys.verifier_system()
+    return whole_run.verifier_system()
 
 
 def receipt_tag(params: FriParams) -> str:
@@ -209,7 +209,7 @@ def receipt_keys(rec: SegmentedReceipt, params: FriParams) -> ReceiptKeys:
     """The three verifying keys a receipt names (what its image id is the digest of)."""
     return ReceiptKeys(_vk(memory_verifier_system(), params, rec.memory_key, "memory"),
                        _vk(segment_verifier_system(), params, rec.segment_key, "segment"),
-                       _vk(joined_verifier_system(), params, rec.whole_key, "joined"))
+                       _vk(joined_verifier_system(), params, rec.joined_key, "joined"))
 
 
 def receipt_proofs(rec: SegmentedReceipt, keys: ReceiptKeys) -> list[ProofItem]:
@@ -320,7 +320,7 @@ def prove_segmented(elf: bytes, public_input: bytes = b"", private_input: bytes 
 
 def _key_refs(key: SG.SegmentKeys) -> tuple[KeyRef, KeyRef, KeyRef]:
     return tuple(KeyRef(pk.vk.pre_root, pk.vk.pre_log_heights)  # type: ignore[return-value]
-                 for pk in (key.image_pk, key.segment_pk, key.whole_pk))
+                 for pk in (key.image_pk, key.segment_pk, key.joined_pk))
 
 
 def _input_read(run: SG.RunPlan) -> int:
@@ -329,14 +329,14 @@ def _input_read(run: SG.RunPlan) -> int:
 
 def _prove_joined(key: SG.SegmentKeys, elf: bytes, public_input: bytes, private_input: bytes, params: FriParams,
                   run: SG.RunPlan, claim: Claim, runner: SG.SegmentRunner, report: Progress) -> SegmentedReceipt:
-    """A one-segment run: one "whole" task proves the segment and the memory in one proof
+    """A one-segment run: one "joined" task proves the segment and the memory in one proof
     (no blinds: its only open buses, input and journal, carry public bytes)."""
     blinds = {bus: np.zeros(4, np.uint32) for bus in (BUS_INPUT, BUS_JOURNAL)}
     job = SG.SegmentJob(elf, bytes(public_input), bytes(private_input), params.name, run.segments[0], blinds,
                         os.urandom(32))
     report("commit", 0, 1)                  # the task commits and proves: both stages at once
     report("prove", 0, 1)
-    (proof,) = runner.map("whole", [job.encode()], lambda i: report("prove", 1, 1))
+    (proof,) = runner.map("joined", [job.encode()], lambda i: report("prove", 1, 1))
     report("encode", 0, 1)
     return SegmentedReceipt(claim, params.name, _input_read(run), *_key_refs(key), b"", (proof,), joined=True)
 

@@ -33,7 +33,7 @@ bytes.
 
 A run of one segment is *joined*: one proof under a third key (:func:`machine.build_tables`:
 the segment's tables and the memory proof's in one system, ``gmem`` and ``private`` closed
-inside it), made by one "whole" task (:func:`run_task`). It is the same statement with one
+inside it), made by one ``"joined"`` task (:func:`run_task`). It is the same statement with one
 proof's fixed costs instead of two: an on-chain verifier pays about a quarter less
 (docs/onchain-verifier.md). The image id covers all three keys, so either form of a
 program's receipt claims the same id.
@@ -97,10 +97,10 @@ class NotProvableError(ValueError):
 
 
 # ----------------------------------------------------------------------------- keys
-def image_id_of(segment_digest: bytes, image_digest: bytes, whole_digest: bytes) -> bytes:
+def image_id_of(segment_digest: bytes, image_digest: bytes, joined_digest: bytes) -> bytes:
     """The program's id: its three verifying keys (the code, the initial state with the
     entry pc as the image's PC cell, and both in the joined key of one-segment runs)."""
-    return keccak256(IMAGE_ID_DOMAIN + segment_digest + image_digest + whole_digest)
+    return keccak256(IMAGE_ID_DOMAIN + segment_digest + image_digest + joined_digest)
 
 
 @dataclass
@@ -116,12 +116,12 @@ class SegmentKeys:
     image_tables: list[Table]
     image_pk: stark.ProvingKey
     #: The joined key of a one-segment run: both systems' tables in one proof.
-    whole_tables: list[Table]
-    whole_pk: stark.ProvingKey
+    joined_tables: list[Table]
+    joined_pk: stark.ProvingKey
 
     @property
     def image_id(self) -> bytes:
-        return image_id_of(self.segment_pk.vk.digest, self.image_pk.vk.digest, self.whole_pk.vk.digest)
+        return image_id_of(self.segment_pk.vk.digest, self.image_pk.vk.digest, self.joined_pk.vk.digest)
 
     @classmethod
     def setup(cls, program: Program, params: FriParams) -> "SegmentKeys":
@@ -130,11 +130,11 @@ class SegmentKeys:
         image = S.kernel_image(M.memory_image(program), program.end)
         seg = MC.segment_tables(rows)
         img = MC.image_tables(image)
-        whole = MC.build_tables(rows, image)
+        joined = MC.build_tables(rows, image)
 
         def setup(tables: list[Table]) -> stark.ProvingKey:
             return stark.setup(MC.build_system(tables), params, hiding=True)
-        return cls(program, params, rows, image, seg, setup(seg), img, setup(img), whole, setup(whole))
+        return cls(program, params, rows, image, seg, setup(seg), img, setup(img), joined, setup(joined))
 
 
 _segment_keys: KeyCache[SegmentKeys] = KeyCache(SegmentKeys.setup)
@@ -306,7 +306,7 @@ def segment_witness(key: SegmentKeys, job: SegmentJob) -> tuple[dict[str, np.nda
     return traces, wit.publics, wit
 
 
-def whole_witness(key: SegmentKeys, job: SegmentJob) -> tuple[dict[str, np.ndarray], dict[str, list[int]], Claim]:
+def joined_witness(key: SegmentKeys, job: SegmentJob) -> tuple[dict[str, np.ndarray], dict[str, list[int]], Claim]:
     """Every trace of a one-segment run's joined proof (the segment's tables and the
     memory proof's, the lookup tables counting both) and the run's claim."""
     if job.plan.index != 1 or job.plan.first_cycle != 1 or np.any(job.plan.prev_seg):
@@ -315,7 +315,7 @@ def whole_witness(key: SegmentKeys, job: SegmentJob) -> tuple[dict[str, np.ndarr
     if result.cycles != job.plan.cycles:
         raise ValueError(f"the run goes on after the segment's {job.plan.cycles} cycles (not a one-segment run)")
     memory = global_memory_traces(key, [job.plan], [(wit.cells["key"], wit.cells["final"])], wit.syscalls)
-    traces = MC.with_lookups(key.whole_tables, MC.fri_padded(key.whole_pk.vk, {**wit.traces, **memory}), wit.publics)
+    traces = MC.with_lookups(key.joined_tables, MC.fri_padded(key.joined_pk.vk, {**wit.traces, **memory}), wit.publics)
     claim = Claim(key.image_id, job.public_input, bytes(result.journal), result.exit_code, result.cycles)
     return traces, wit.publics, claim
 
@@ -373,7 +373,7 @@ def _commit_round1(key: SegmentKeys, job: SegmentJob) -> tuple[stark.MainCommitm
 def run_task(phase: str, payload: bytes, keep_round1: bool = False) -> bytes:
     """The unit of work for one segment (any process, any machine; pure, so a retry is
     safe): ``"commit"`` returns the binding and the listed cells' final values,
-    ``"prove"`` the segment's proof bytes, ``"whole"`` the joined proof of a one-segment
+    ``"prove"`` the segment's proof bytes, ``"joined"`` the joined proof of a one-segment
     run (both rounds in one task: nothing waits on other proofs' bindings).
 
     With ``keep_round1`` (a runner that proves its segments in its own process, where
@@ -385,14 +385,14 @@ def run_task(phase: str, payload: bytes, keep_round1: bool = False) -> bytes:
     job = SegmentJob.decode(payload)
     params = PRESETS[job.preset]
     key = segment_keys(job.elf, params)
-    if phase == "whole":
+    if phase == "joined":
         drop_kept_round1()
-        traces, publics, claim = whole_witness(key, job)
-        round1 = stark.commit_main(key.whole_pk, traces, publics, rng=_rng(job), open_totals=job.blinds)
+        traces, publics, claim = joined_witness(key, job)
+        round1 = stark.commit_main(key.joined_pk, traces, publics, rng=_rng(job), open_totals=job.blinds)
         del traces
         seed = shared_seed(claim, [round1.binding])
-        proof = stark.prove_committed(key.whole_pk, round1, logup_seed=lambda binding: seed)
-        vk = key.whole_pk.vk
+        proof = stark.prove_committed(key.joined_pk, round1, logup_seed=lambda binding: seed)
+        vk = key.joined_pk.vk
         return stark_bytes.encode(proof, vk.digest, vk.hiding)
     if phase == "commit":
         drop_kept_round1()

@@ -144,7 +144,7 @@ def test_onchain_job_is_paid_only_after_the_verifier_contract_accepts(on_chain, 
     assert services.chain_state(job) == "fulfilled"
     whats = list(ChainTx.objects.filter(job=job).values_list("what", flat=True))
     assert "post request" in whats and "lock" in whats and whats[-1] == "fulfill"
-    assert any(w.startswith("verify: segment 1: begin") for w in whats)
+    assert any(w.startswith("verify: joined proof: begin") for w in whats)     # a one-segment receipt
     assert all(t.ok and t.gas_used > 21_000 for t in ChainTx.objects.filter(job=job))
     # the client paid the lock price, on chain; the ledger still balances
     assert ledger.balance(ledger.client_account(market.client)) == 1_000_000 - 1000
@@ -168,7 +168,7 @@ def test_the_portal_shows_the_chain_state_and_every_transaction_with_its_gas(on_
     assert 'id="chain-state">fulfilled<' in page and offer["chain"]["request_id"] in page
     for tx in ChainTx.objects.filter(job=job):
         assert tx.tx_hash[:18] in page and f"{tx.gas_used:,}" in page
-    assert "verify: segment 1: begin" in page and "<progress" in page
+    assert "verify: joined proof: begin" in page and "<progress" in page
     from marketplace.api import job_out
     view = job_out(Job.objects.get(pk=job.pk))                        # the API's view says the same
     assert view["chain_state"] == "fulfilled" and len(view["chain_txs"]) == ChainTx.objects.filter(job=job).count()

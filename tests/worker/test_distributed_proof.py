@@ -49,7 +49,7 @@ def test_receipt_through_two_workers_survives_one_killed_mid_segment(workers, ru
 
 
 def test_a_one_segment_run_is_proven_joined_by_a_worker(workers, runner_factory, compile_c):
-    """A run of one segment goes to a worker as one "whole" task (its handler is in the
+    """A run of one segment goes to a worker as one "joined" task (its handler is in the
     allow-list) and comes back as a joined receipt."""
     import vm
     elf = build_io_guest(compile_c)

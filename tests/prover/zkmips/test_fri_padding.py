@@ -53,12 +53,12 @@ def test_the_ladder_steps_by_the_arity_between_stops():
     assert H.fold_ladder([10, 9], 1, 7) == [10, 9, 8]
 
 
-def test_a_matmul_segment_folds_in_seven_layers_instead_of_thirteen():
+def test_a_matmul_segment_folds_in_six_layers_instead_of_eleven():
     shapes = _shapes()
     before = {s.name: s.log_height for s in shapes}
     after = _targets(shapes)
-    assert _layers(before) == (13, 186)
-    assert _layers(after) == (7, 97)
+    assert _layers(before) == (11, 171)
+    assert _layers(after) == (6, 91)
     for s in shapes:
         assert after[s.name] >= s.log_height
         if s.preprocessed or not s.raisable:
@@ -102,18 +102,18 @@ def test_zero_rows_are_padding_for_every_table_that_ends_in_them(joined_witness)
     satisfies its constraints and every bus (the engine's debug checker): what lets
     fri_padded raise exactly those tables."""
     key, traces, publics = joined_witness
-    pre = {i.table.name for i in key.whole_pk.vk.infos if i.table.pre_width}
+    pre = {i.table.name for i in key.joined_pk.vk.infos if i.table.pre_width}
     raised = {n: np.concatenate([t, np.zeros((3 * t.shape[0], t.shape[1]), t.dtype)])
               for n, t in traces.items() if n not in pre and MC._ends_in_zeros(t)}
     assert {"add_sub", "memory", "memory_global", "private_input", "boundary"} <= set(raised)
     assert "cpu" not in raised, "the CPU's padding rows run its clock on"
-    full = MC.with_lookups(key.whole_tables, {**traces, **raised}, publics)
-    stark.commit_main(key.whole_pk, full, publics, check=True, rng=np.random.default_rng(1))
+    full = MC.with_lookups(key.joined_tables, {**traces, **raised}, publics)
+    stark.commit_main(key.joined_pk, full, publics, check=True, rng=np.random.default_rng(1))
 
 
 def test_fri_padded_raises_only_what_the_policy_says(joined_witness):
     key, traces, _ = joined_witness
-    padded = MC.fri_padded(key.whole_pk.vk, traces)
+    padded = MC.fri_padded(key.joined_pk.vk, traces)
     for name, t in traces.items():
         p = padded[name]
         assert p.shape[0] >= t.shape[0] and np.array_equal(p[:t.shape[0]], t)

@@ -251,7 +251,7 @@ def test_a_joined_proof_counts_only_under_the_joined_key(joined, split_one):
     _rejected(dataclasses.replace(joined, joined=False))
     _rejected(dataclasses.replace(joined, joined=False, memory_proof=split_one.memory_proof))
     _rejected(dataclasses.replace(split_one, joined=True, memory_proof=b""))
-    _rejected(dataclasses.replace(joined, whole_key=split_one.segment_key))
+    _rejected(dataclasses.replace(joined, joined_key=split_one.segment_key))
     with pytest.raises(VerificationError, match="one segment"):
         decode(dataclasses.replace(joined, segment_proofs=joined.segment_proofs * 2).encode())
 
@@ -281,4 +281,4 @@ def test_a_joined_task_refuses_a_run_longer_than_its_segment(elf):
     plan = SG.plan_segments(SG.segment_keys(elf, FAST), PUBLIC, PRIVATE, 1 << SEGMENT_LOG, 1 << 20)
     job = SG.SegmentJob(elf, PUBLIC, PRIVATE, FAST.name, plan.segments[0], {}, bytes(32))
     with pytest.raises(ValueError, match="not a one-segment run"):
-        SG.run_task("whole", job.encode())
+        SG.run_task("joined", job.encode())
