@@ -76,8 +76,8 @@ def fri_friendly_heights(shapes: Sequence[TableShape], *, extra: int, max_log_ar
 
     Why: FRI stops folding at every height some input has (``prover.fri.fold_schedule``), and
     each stop is one more committed layer, one more Merkle path per query, which an on-chain
-    verifier pays for in calldata (a zkMIPS segment's small tables gave 13 layers where 7
-    do). So the heights of the tables that cannot move (preprocessed ones: their heights are
+    verifier pays for in calldata (bench_matmul's one-segment proof at ``compact``: 11 layers
+    where 6 do). So the heights of the tables that cannot move (preprocessed ones: their heights are
     in the verifying key; big ones: raising them costs the prover too much) set the stops, and
     every other table is raised to the next height a fold lands on anyway. Raising is padding
     with the tables' own padding rows (zeros); the verifier needs nothing, since it reads the
@@ -94,11 +94,12 @@ def fri_friendly_heights(shapes: Sequence[TableShape], *, extra: int, max_log_ar
         stops = {s.log_height + extra for s in shapes if s.name in fixed}
         ladder = fold_ladder(sorted(stops), max_log_arity, final) if stops else []
         targets: dict[str, int] = {}
+        taller: list[str] = []
         for s in shapes:
             up = [h for h in ladder if h >= s.log_height + extra]
+            if s.name not in fixed and not up:
+                taller.append(s.name)
             targets[s.name] = s.log_height if s.name in fixed or not up else min(up) - extra
-        taller = [s.name for s in shapes if s.name not in fixed and not [h for h in ladder
-                                                                         if h >= s.log_height + extra]]
         if taller:                      # above every stop: it is one
             fixed.update(taller)
             continue
