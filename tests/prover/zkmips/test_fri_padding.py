@@ -68,14 +68,16 @@ def test_a_matmul_segment_folds_in_six_layers_instead_of_eleven():
 
 
 def test_the_budget_keeps_the_costliest_table_where_it_is():
-    """A table that would grow past the budget keeps its height and becomes a stop itself."""
-    rows = [("pre", 20, 8, True), ("wide", 15, 4000, False), ("small", 10, 10, False)]
+    """Five tables, none big enough to be fixed outright, would each grow four-fold: past the
+    budget. The costliest keeps its height and becomes a stop, and the others then land on it
+    without growing."""
+    rows = [("pre", 20, 1000, True)] + [(f"t{i}", 15, 1000 - i, False) for i in range(5)]
     shapes = _shapes(rows)
     total = sum(s.cells for s in shapes)
-    assert 4000 << 15 < H.BIG_TABLE_SHARE * total * 32     # not big enough to be fixed outright
+    assert all(s.cells <= H.BIG_TABLE_SHARE * total for s in shapes[1:]), "none is fixed as big"
+    assert sum(3 * s.cells for s in shapes[1:]) > H.PADDING_BUDGET * total, "raising all is over budget"
     after = _targets(shapes)
-    assert after["wide"] == 15, "raising it to 17 would add more than the budget"
-    assert after["small"] - 10 < 3 and (after["small"] + 1) in H.fold_ladder([21, 16], 3, 3)
+    assert all(after[f"t{i}"] == 15 for i in range(5))
 
 
 def test_a_table_taller_than_every_stop_stays_and_stops_the_folds():
